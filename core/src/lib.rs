@@ -1,0 +1,44 @@
+//! # gatelog-core
+//!
+//! The pure, synchronous heart of gatelog, shared by the log server, the
+//! monitor and the client. It does no I/O: no files, no network, no clock,
+//! no randomness. Callers pass in bytes, keys, times and stored hashes and
+//! get back values or precise errors. Its dependency tree holds no tokio,
+//! axum, rocksdb or reqwest.
+//!
+//! In scope:
+//! - [`hash`], [`tree`], [`merkle`], [`compact`], [`error`]: RFC 6962 / RFC 9162 Merkle
+//!   math — leaf and node hashes, tree heads, inclusion and consistency proofs
+//!   (split into "which stored hashes are needed" and "build from them"), and
+//!   a compact range for incremental appends.
+//! - [`tile`]: c2sp.org/tlog-tiles coordinates, paths, tile hashes and entry
+//!   bundles.
+//! - [`keys`], [`note`], [`checkpoint`], [`cosignature`]: c2sp.org/signed-note,
+//!   c2sp.org/tlog-checkpoint and c2sp.org/tlog-cosignature with Ed25519.
+//! - [`dsse`]: DSSE envelopes signed by submitters (registries).
+//! - [`event`], [`leaf`]: the gatelog event schema, its validation, the
+//!   device-bound approval statement and the leaf wrapper that is logged.
+//! - [`evidence`]: errors that prove a log misbehaved, carrying the evidence.
+//!
+//! Out of scope: storage, HTTP, key files, time sources, policy decisions
+//! about whether a release is acceptable (those live in the binaries).
+
+pub mod checkpoint;
+pub mod compact;
+pub mod cosignature;
+pub mod error;
+pub mod evidence;
+pub mod hash;
+pub mod keys;
+pub mod merkle;
+pub mod note;
+pub mod tree;
+
+pub use checkpoint::{Checkpoint, Origin, SignedCheckpoint};
+pub use compact::CompactRange;
+pub use error::ProofError;
+pub use evidence::Misbehaviour;
+pub use hash::{Hash, leaf_hash, node_hash};
+pub use keys::{SignatureType, SignerKey, VerifierKey};
+pub use merkle::{ConsistencyProof, HashReader, InclusionProof};
+pub use tree::{LeafIndex, NodeId, TreeHead, TreeSize};

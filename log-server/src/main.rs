@@ -1,0 +1,4 @@
+//! warm
+#[allow(unused_imports)]
+use rocksdb as _;
+fn main() {}
