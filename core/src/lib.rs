@@ -11,7 +11,7 @@
 //!   math — leaf and node hashes, tree heads, inclusion and consistency proofs
 //!   (split into "which stored hashes are needed" and "build from them"), and
 //!   a compact range for incremental appends.
-//! - [`tile`]: c2sp.org/tlog-tiles coordinates, paths, tile hashes and entry
+//! - `tile`: c2sp.org/tlog-tiles coordinates, paths, tile hashes and entry
 //!   bundles.
 //! - [`keys`], [`note`], [`checkpoint`], [`cosignature`]: c2sp.org/signed-note,
 //!   c2sp.org/tlog-checkpoint and c2sp.org/tlog-cosignature with Ed25519.
@@ -26,19 +26,27 @@
 pub mod checkpoint;
 pub mod compact;
 pub mod cosignature;
+pub mod dsse;
 pub mod error;
+pub mod event;
 pub mod evidence;
 pub mod hash;
+mod json;
 pub mod keys;
+pub mod leaf;
 pub mod merkle;
 pub mod note;
 pub mod tree;
 
 pub use checkpoint::{Checkpoint, Origin, SignedCheckpoint};
 pub use compact::CompactRange;
+pub use dsse::{DsseError, Envelope, Keyring};
 pub use error::ProofError;
+pub use event::{Event, EventBody, EventError, EventType, Integrity, PackageName};
 pub use evidence::Misbehaviour;
 pub use hash::{Hash, leaf_hash, node_hash};
+pub use json::JsonError;
 pub use keys::{SignatureType, SignerKey, VerifierKey};
+pub use leaf::{Leaf, LeafError};
 pub use merkle::{ConsistencyProof, HashReader, InclusionProof};
 pub use tree::{LeafIndex, NodeId, TreeHead, TreeSize};

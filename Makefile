@@ -1,0 +1,31 @@
+# The entry points a new user needs. Each target first installs missing
+# build prerequisites (scripts/prereqs.sh), then builds and runs.
+#
+#   make demo   run gatelog locally (RocksDB in ./demo-data)
+#   make serve  run the log server (RocksDB in ./gatelog-data)
+#   make test   run the whole test suite
+#   make bench  run the benchmarks
+#   make fuzz   run every fuzz target for FUZZ_SECONDS each
+
+CARGO ?= cargo
+FUZZ_SECONDS ?= 60
+
+.PHONY: prereqs demo serve test bench fuzz
+
+prereqs:
+	@scripts/prereqs.sh
+
+demo: prereqs
+	$(CARGO) run -p gatelog-server -- --data ./demo-data
+
+serve: prereqs
+	$(CARGO) run -p gatelog-server -- --data ./gatelog-data
+
+test: prereqs
+	$(CARGO) test --workspace
+
+bench: prereqs
+	$(CARGO) bench -p gatelog-core
+
+fuzz: prereqs
+	scripts/fuzz-run.sh $(FUZZ_SECONDS)
