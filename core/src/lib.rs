@@ -11,7 +11,7 @@
 //!   math — leaf and node hashes, tree heads, inclusion and consistency proofs
 //!   (split into "which stored hashes are needed" and "build from them"), and
 //!   a compact range for incremental appends.
-//! - `tile`: c2sp.org/tlog-tiles coordinates, paths, tile hashes and entry
+//! - [`tile`]: c2sp.org/tlog-tiles coordinates, paths, tile hashes and entry
 //!   bundles.
 //! - [`keys`], [`note`], [`checkpoint`], [`cosignature`]: c2sp.org/signed-note,
 //!   c2sp.org/tlog-checkpoint and c2sp.org/tlog-cosignature with Ed25519.
@@ -36,6 +36,7 @@ pub mod keys;
 pub mod leaf;
 pub mod merkle;
 pub mod note;
+pub mod tile;
 pub mod tree;
 
 pub use checkpoint::{Checkpoint, Origin, SignedCheckpoint};
@@ -49,4 +50,5 @@ pub use json::JsonError;
 pub use keys::{SignatureType, SignerKey, VerifierKey};
 pub use leaf::{Leaf, LeafError};
 pub use merkle::{ConsistencyProof, HashReader, InclusionProof};
+pub use tile::{EntryTile, Tile, TileError, TilePath};
 pub use tree::{LeafIndex, NodeId, TreeHead, TreeSize};
