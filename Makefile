@@ -22,7 +22,7 @@ serve: prereqs
 	$(CARGO) run -p gatelog-server -- --data ./gatelog-data
 
 test: prereqs
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --no-fail-fast
 
 bench: prereqs
 	$(CARGO) bench -p gatelog-core

@@ -15,7 +15,8 @@ pub fn binary(name: &str) -> PathBuf {
     let path = dir.join(name);
     assert!(
         path.exists(),
-        "{} is not built; run the tests with `cargo test --workspace`",
+        "{} is not built; run the tests with `cargo test --workspace` \
+         (the server and client packages' CLI tests make cargo build the binaries)",
         path.display()
     );
     path

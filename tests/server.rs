@@ -49,18 +49,3 @@ fn refuses_to_start_with_a_key_for_another_origin() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("other.test/log"), "{err}");
 }
-
-#[test]
-fn keygen_prints_a_private_and_a_verifier_key() {
-    let out = run(
-        "gatelog",
-        &["keygen", "--name", "registry.example", "--role", "registry"],
-    );
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    let mut lines = text.lines();
-    let sk = SignerKey::parse(lines.next().unwrap()).unwrap();
-    assert_eq!(lines.next().unwrap(), sk.verifier().to_string());
-    let bad = run("gatelog", &["keygen", "--name", "has space"]);
-    assert_eq!(bad.status.code(), Some(2));
-}

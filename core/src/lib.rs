@@ -18,6 +18,8 @@
 //! - [`dsse`]: DSSE envelopes signed by submitters (registries).
 //! - [`event`], [`leaf`]: the gatelog event schema, its validation, the
 //!   device-bound approval statement and the leaf wrapper that is logged.
+//! - [`sample`]: a simulated registry with deterministic keys, for tests,
+//!   the demo and load tools.
 //! - [`evidence`]: errors that prove a log misbehaved, carrying the evidence.
 //!
 //! Out of scope: storage, HTTP, key files, time sources, policy decisions
@@ -36,6 +38,7 @@ pub mod keys;
 pub mod leaf;
 pub mod merkle;
 pub mod note;
+pub mod sample;
 pub mod tile;
 pub mod tree;
 

@@ -1,29 +1,113 @@
 //! # gatelog-server
 //!
-//! The gatelog log: an append-only RFC 6962 Merkle tree of signed release
-//! events, stored in RocksDB, with checkpoints signed per
-//! c2sp.org/tlog-checkpoint and served over HTTP.
+//! The gatelog log: accepts DSSE-signed release events from allowlisted
+//! registries, sequences them into an RFC 6962 Merkle tree stored in
+//! RocksDB, signs c2sp.org/tlog-checkpoint checkpoints with the log's
+//! Ed25519 key, and serves the c2sp.org/tlog-tiles API plus a JSON API of
+//! entries, proofs and release bundles.
 //!
 //! Modules, each with one job:
-//! - [`keyfile`]: loads or creates the log's Ed25519 signing key.
-//! - [`store`]: the RocksDB store (tree state and signed checkpoints).
-//! - [`log`]: opening the log: startup checks that stored state and the
-//!   latest signed checkpoint agree; refuses to start otherwise.
-//! - [`http`]: the axum router (`GET /checkpoint`, `GET /healthz`).
+//! - [`config`]: flags, TOML file and defaults.
+//! - [`keyfile`]: loads or creates the log's signing key.
+//! - [`store`]: the storage trait, RocksDB and in-memory backends.
+//! - [`log`]: opening a log; the startup check of stored state against
+//!   the latest signed checkpoint.
+//! - [`sequencer`]: the only writer — pool, batch, write, check, sign, answer.
+//! - [`published`]: the checkpoint readers see.
+//! - [`submitters`]: allowlist and rate limits of registries.
+//! - [`http`]: the axum router and handlers.
+//! - [`metrics`], [`clock`]: Prometheus metrics; the injected clock.
 //!
-//! Not here yet: the write path (sequencer, `/v1/entries`), tiles and the
-//! release API. They build on these modules.
+//! Out of scope: judging events (the monitor and the client do that);
+//! witnessing; mirroring.
 
+pub mod clock;
+pub mod config;
 pub mod http;
 pub mod keyfile;
 pub mod log;
+pub mod metrics;
+pub mod published;
+pub mod sequencer;
 pub mod store;
+pub mod submitters;
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-/// Serves `app` on `listener` until `shutdown` completes.
+use crate::clock::Clock;
+use crate::http::AppState;
+use crate::log::Log;
+use crate::metrics::Metrics;
+use crate::sequencer::{Sequencer, SequencerConfig};
+use crate::store::{LogStore, StoreError};
+use crate::submitters::Submitters;
+
+/// Settings [`start`] needs beyond the open log.
+pub struct Settings {
+    /// Batching.
+    pub sequencer: SequencerConfig,
+    /// Allowed submitters and their rate limits.
+    pub submitters: Submitters,
+    /// Per-request timeout.
+    pub request_timeout: Duration,
+    /// Health threshold for unsigned entries.
+    pub max_checkpoint_lag: Duration,
+}
+
+/// A started log: its router and the sequencer thread to join at the end.
+pub struct Started {
+    /// The HTTP API.
+    pub router: axum::Router,
+    /// The sequencer thread; it ends once the router (and every request
+    /// holding it) is gone, after finishing the batch in flight.
+    pub sequencer: JoinHandle<()>,
+    /// Shared state (for tests).
+    pub state: Arc<AppState>,
+}
+
+/// Starts the sequencer over an open log and builds the router.
+pub fn start<S: LogStore>(
+    log: Log<S>,
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+) -> Result<Started, StoreError> {
+    let metrics = Arc::new(Metrics::new());
+    metrics.set_tree_size(log.published.get().head().size.0);
+    let sequencer = Sequencer::new(
+        log.store.clone(),
+        log.key.clone(),
+        log.origin.clone(),
+        clock,
+        log.published.clone(),
+        metrics.clone(),
+    )?;
+    let alive = Arc::new(AtomicBool::new(false));
+    let (handle, thread) = sequencer.spawn(settings.sequencer, alive.clone());
+    let state = Arc::new(AppState {
+        store: log.store.clone(),
+        published: log.published.clone(),
+        sequencer: handle,
+        submitters: settings.submitters,
+        metrics,
+        sequencer_alive: alive,
+        max_checkpoint_lag: settings.max_checkpoint_lag,
+        origin: log.origin.as_str().to_owned(),
+    });
+    Ok(Started {
+        router: http::app(state.clone(), settings.request_timeout),
+        sequencer: thread,
+        state,
+    })
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets
+/// in-flight requests finish.
 pub async fn run(
     listener: TcpListener,
     app: axum::Router,

@@ -1,15 +1,31 @@
-//! Opening a log: key, store and the startup check that the stored tree and
-//! the latest signed checkpoint agree. A disagreement means the store was
-//! damaged or tampered with; the log refuses to start rather than sign
-//! anything that could contradict what it signed before.
+//! Opening a log: key, store, and the startup check that the stored tree and
+//! the latest signed checkpoint agree.
+//!
+//! - No checkpoint and no entries: first start; sign the empty tree.
+//! - Stored entries equal the checkpoint's size: the stored tree must have
+//!   the checkpoint's root.
+//! - More entries than the checkpoint covers: a crash between writing a
+//!   batch and signing it. Those entries were never acknowledged; after
+//!   checking that the checkpoint's tree is a prefix of the stored one, the
+//!   stored tree is signed.
+//! - Anything else (fewer entries than signed, another root, a checkpoint
+//!   that does not verify): the store was damaged or tampered with. The log
+//!   refuses to start rather than sign something that could contradict what
+//!   it signed before.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use gatelog_core::checkpoint::{self, CheckpointError};
-use gatelog_core::{Checkpoint, Hash, Origin, SignedCheckpoint, SignerKey, TreeHead, TreeSize};
+use gatelog_core::merkle::{root_from_nodes, root_nodes};
+use gatelog_core::{
+    Checkpoint, NodeId, Origin, SignedCheckpoint, SignerKey, TreeHead, TreeSize, leaf_hash,
+};
 
 use crate::keyfile::{self, KeyFileError, KeySource};
-use crate::store::{Store, StoreError};
+use crate::published::Published;
+use crate::store::rocks::RocksStore;
+use crate::store::{LogStore, StoreError};
 
 /// Why the log could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -34,8 +50,8 @@ pub enum OpenError {
     StateMismatch(String),
 }
 
-/// An open log.
-pub struct Log {
+/// An open log, before its sequencer and HTTP API start.
+pub struct Log<S: LogStore> {
     /// The origin line of every checkpoint.
     pub origin: Origin,
     /// The signing key.
@@ -43,119 +59,136 @@ pub struct Log {
     /// Where the key came from.
     pub key_source: KeySource,
     /// Storage.
-    pub store: Store,
-    latest: SignedCheckpoint,
+    pub store: Arc<S>,
+    /// The latest durable signed checkpoint.
+    pub published: Arc<Published>,
 }
 
-impl Log {
-    /// Opens the log in `data`, creating key and store on first start.
-    pub fn open(data: &Path, origin: &str) -> Result<Log, OpenError> {
+impl Log<RocksStore> {
+    /// Opens the log in `data` (RocksDB in `data/db`, key in `data/log.key`),
+    /// creating both on first start.
+    pub fn open(data: &Path, origin: &str) -> Result<Log<RocksStore>, OpenError> {
         let origin = Origin::new(origin).map_err(OpenError::Origin)?;
         std::fs::create_dir_all(data)
             .map_err(|e| OpenError::DataDir(data.display().to_string(), e))?;
         let (key, key_source) = keyfile::load_or_create(data, origin.as_str())?;
-        let store = Store::open(&data.join("db"))?;
-        let latest = startup_check(&store, &key, &origin)?;
+        let store = Arc::new(RocksStore::open(&data.join("db"))?);
+        Log::with_store(store, key, key_source, origin)
+    }
+}
+
+impl<S: LogStore> Log<S> {
+    /// Opens a log over any store, running the startup check.
+    pub fn with_store(
+        store: Arc<S>,
+        key: SignerKey,
+        key_source: KeySource,
+        origin: Origin,
+    ) -> Result<Log<S>, OpenError> {
+        let latest = recover(&*store, &key, &origin)?;
         Ok(Log {
             origin,
             key,
             key_source,
             store,
-            latest,
+            published: Arc::new(Published::new(latest)),
         })
-    }
-
-    /// The latest signed checkpoint.
-    pub fn latest_checkpoint(&self) -> &SignedCheckpoint {
-        &self.latest
     }
 }
 
-/// Verifies stored state against the last signed checkpoint, or signs the
-/// empty tree's checkpoint on first start.
-fn startup_check(
-    store: &Store,
+fn mismatch(why: impl Into<String>) -> OpenError {
+    OpenError::StateMismatch(why.into())
+}
+
+fn sign_and_store<S: LogStore + ?Sized>(
+    store: &S,
+    key: &SignerKey,
+    checkpoint: Checkpoint,
+) -> Result<SignedCheckpoint, OpenError> {
+    let note = checkpoint.sign(key).map_err(|e| mismatch(e.to_string()))?;
+    store.put_checkpoint(checkpoint.head.size, &note.to_bytes())?;
+    Ok(SignedCheckpoint { checkpoint, note })
+}
+
+/// The startup check described in the module docs.
+pub fn recover<S: LogStore + ?Sized>(
+    store: &S,
     key: &SignerKey,
     origin: &Origin,
 ) -> Result<SignedCheckpoint, OpenError> {
-    let size = store.tree_size()?;
-    let Some(note) = store.latest_checkpoint()? else {
-        if size != TreeSize(0) {
-            return Err(OpenError::StateMismatch(format!(
-                "{size} entries are stored but no checkpoint was ever signed"
+    let state = store.state()?;
+    let root_at = |size: TreeSize| -> Result<_, OpenError> {
+        let hashes = store
+            .read_hashes(&root_nodes(size))
+            .map_err(|e| mismatch(format!("the stored tree of size {size} is incomplete: {e}")))?;
+        Ok(root_from_nodes(size, &hashes).map_err(StoreError::from)?)
+    };
+    // The newest leaf must hash to the newest stored leaf hash.
+    if state.size.0 > 0 {
+        let last = state.size.0 - 1;
+        let bytes = store.read_leaves(last, 1)?.pop().unwrap_or_default();
+        let stored = store.read_hashes(&[NodeId::new(0, last)])?[0];
+        if leaf_hash(&bytes) != stored {
+            return Err(mismatch(format!(
+                "leaf {last} does not hash to its stored leaf hash"
             )));
         }
-        // The empty tree is durable by definition: sign it, persist the
-        // signature, and only then serve it.
-        let cp = Checkpoint::new(origin.clone(), TreeHead::empty());
-        let note = cp
-            .sign(key)
-            .map_err(|e| OpenError::StateMismatch(e.to_string()))?;
-        store.commit_checkpoint(size, &note.to_bytes())?;
-        return Ok(SignedCheckpoint {
-            checkpoint: cp,
-            note,
-        });
+    }
+    let Some((cp_size, note)) = store.latest_checkpoint()? else {
+        if state.size != TreeSize(0) {
+            return Err(mismatch(format!(
+                "{} entries are stored but no checkpoint was ever signed",
+                state.size
+            )));
+        }
+        // First start: the empty tree is durable by definition.
+        return sign_and_store(
+            store,
+            key,
+            Checkpoint::new(origin.clone(), TreeHead::empty()),
+        );
     };
-    let signed = checkpoint::open(&note, &key.verifier()).map_err(|e| {
-        OpenError::StateMismatch(format!("the stored checkpoint does not verify: {e}"))
-    })?;
-    if signed.head().size != size {
-        return Err(OpenError::StateMismatch(format!(
-            "the store holds {size} entries, the latest checkpoint says {}",
-            signed.head().size
+    let signed = checkpoint::open(&note, &key.verifier())
+        .map_err(|e| mismatch(format!("the stored checkpoint does not verify: {e}")))?;
+    let head = signed.head();
+    if head.size != cp_size {
+        return Err(mismatch(format!(
+            "the checkpoint record says size {cp_size}, its note says {}",
+            head.size
         )));
     }
-    if size == TreeSize(0) && signed.head().root != Hash::empty_tree() {
-        return Err(OpenError::StateMismatch(
-            "the checkpoint of the empty tree has a non-empty root".into(),
-        ));
+    if state.size < head.size {
+        return Err(mismatch(format!(
+            "the store holds {} entries but the log signed a checkpoint of {}: acknowledged entries are missing",
+            state.size, head.size
+        )));
     }
-    Ok(signed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use gatelog_core::keys::SignatureType;
-
-    #[test]
-    fn first_start_signs_the_empty_tree_and_restart_agrees() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = Log::open(dir.path(), "test.example/log").unwrap();
-        assert_eq!(log.key_source, KeySource::Created);
-        let first = log.latest_checkpoint().to_bytes();
-        let opened = checkpoint::open(&first, &log.key.verifier()).unwrap();
-        assert_eq!(opened.head(), TreeHead::empty());
-        drop(log);
-        let again = Log::open(dir.path(), "test.example/log").unwrap();
-        assert_eq!(again.latest_checkpoint().to_bytes(), first);
+    let root = root_at(head.size)?;
+    if root != head.root {
+        return Err(mismatch(format!(
+            "the stored tree of size {} has root {root}, the signed checkpoint says {}",
+            head.size, head.root
+        )));
     }
-
-    #[test]
-    fn a_checkpoint_that_disagrees_with_the_store_stops_startup() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = Log::open(dir.path(), "test.example/log").unwrap();
-        // Another key signed the stored checkpoint.
-        let stranger =
-            SignerKey::from_seed("test.example/log", SignatureType::Ed25519, &[9; 32]).unwrap();
-        let forged = Checkpoint::new(log.origin.clone(), TreeHead::empty())
-            .sign(&stranger)
-            .unwrap();
-        log.store
-            .commit_checkpoint(TreeSize(0), &forged.to_bytes())
-            .unwrap();
-        drop(log);
-        let err = Log::open(dir.path(), "test.example/log").err().unwrap();
-        assert!(matches!(err, OpenError::StateMismatch(_)), "{err}");
-
-        // A size that the checkpoint does not cover.
-        let dir = tempfile::tempdir().unwrap();
-        let log = Log::open(dir.path(), "test.example/log").unwrap();
-        let note = log.latest_checkpoint().to_bytes();
-        log.store.commit_checkpoint(TreeSize(3), &note).unwrap();
-        drop(log);
-        let err = Log::open(dir.path(), "test.example/log").err().unwrap();
-        assert!(err.to_string().contains("REFUSING TO START"), "{err}");
+    if state.size == head.size {
+        return Ok(signed);
     }
+    // Durable but never signed (crash between write and sign): sign it now.
+    tracing::warn!(
+        signed = head.size.0,
+        stored = state.size.0,
+        "signing entries written before the last stop"
+    );
+    let root = root_at(state.size)?;
+    sign_and_store(
+        store,
+        key,
+        Checkpoint::new(
+            origin.clone(),
+            TreeHead {
+                size: state.size,
+                root,
+            },
+        ),
+    )
 }

@@ -1,70 +1,102 @@
 //! `gatelog-server`: runs a gatelog log with an embedded RocksDB store.
+//! See `gatelog-server --help` and docs/operations.md.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
+use gatelog_server::clock::SystemClock;
+use gatelog_server::config::{Config, Flags};
 use gatelog_server::keyfile::KeySource;
-use gatelog_server::{http, log::Log, run};
+use gatelog_server::log::Log;
+use gatelog_server::submitters::Submitters;
+use gatelog_server::{Settings, run, start};
 
-/// A transparency log for staged and approved package releases.
-#[derive(Parser, Debug)]
-#[command(version, about)]
-struct Args {
-    /// Folder holding the RocksDB store and the log key (created if missing).
-    #[arg(long, env = "GATELOG_DATA", default_value = "./gatelog-data")]
-    data: PathBuf,
-    /// Address to listen on.
-    #[arg(long, env = "GATELOG_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// The log's origin: first line of every checkpoint and its key name.
-    #[arg(long, env = "GATELOG_ORIGIN", default_value = "gatelog.localhost/log")]
-    origin: String,
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,tower_http=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests and the batch in flight");
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let args = Args::parse();
-    let log = match Log::open(&args.data, &args.origin) {
+    let config = match Config::resolve(Flags::parse()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gatelog-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(config.json_logs);
+    let log = match Log::open(&config.data, &config.origin) {
         Ok(log) => log,
         Err(e) => {
             eprintln!("gatelog-server: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+    let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("gatelog-server: cannot listen on {}: {e}", args.listen);
+            eprintln!("gatelog-server: cannot listen on {}: {e}", config.listen);
             return ExitCode::FAILURE;
         }
     };
-    let addr = listener.local_addr().map_or(args.listen, |a| a);
+    let addr = listener.local_addr().map_or(config.listen, |a| a);
     if log.key_source == KeySource::Created {
         println!(
             "created a new log key in {}",
-            args.data.join("log.key").display()
+            config.data.join("log.key").display()
         );
     }
-    println!("gatelog log {} listening on http://{addr}", log.origin);
-    println!("verifier key: {}", log.key.verifier());
-    println!(
-        "tree size {}; try: curl http://{addr}/checkpoint",
-        log.latest_checkpoint().head().size
-    );
-    let app = http::app(Arc::new(log));
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
+    let vkey = log.key.verifier();
+    let size = log.published.get().head().size;
+    let settings = Settings {
+        sequencer: config.sequencer,
+        submitters: Submitters::new(&config.submitters, config.rate),
+        request_timeout: config.request_timeout,
+        max_checkpoint_lag: config.max_checkpoint_lag,
     };
-    match run(listener, app, shutdown).await {
+    if settings.submitters.is_empty() {
+        println!("no --submitter-key given: the log is read-only until a registry key is allowed");
+    }
+    let started = match start(log, settings, Arc::new(SystemClock)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gatelog-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("gatelog log {} listening on http://{addr}", config.origin);
+    println!("verifier key: {vkey}");
+    println!("tree size {size}; try: curl http://{addr}/checkpoint");
+    let result = run(listener, started.router, shutdown_signal()).await;
+    drop(started.state);
+    let _ = tokio::task::spawn_blocking(move || started.sequencer.join()).await;
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gatelog-server: {e}");

@@ -1,0 +1,261 @@
+//! Server configuration: command-line flags, an optional TOML file
+//! (`--config`), environment variables for secrets. Flags override the
+//! file; defaults apply when neither sets an option. Every option is listed
+//! in `--help` and docs/operations.md.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use gatelog_core::VerifierKey;
+use serde::Deserialize;
+
+use crate::sequencer::SequencerConfig;
+
+/// Command-line flags of `gatelog-server`.
+#[derive(Parser, Debug, Default)]
+#[command(
+    name = "gatelog-server",
+    version,
+    about = "A transparency log for staged and approved package releases"
+)]
+pub struct Flags {
+    /// TOML config file; flags given on the command line override it.
+    #[arg(long, env = "GATELOG_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Folder holding the RocksDB store and the log key (created if missing).
+    /// [default: ./gatelog-data]
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Address to listen on. [default: 127.0.0.1:8080]
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// The log's origin: first line of its checkpoints and its key's name.
+    /// [default: gatelog.localhost/log]
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Verifier key of a registry allowed to submit (repeatable), e.g. from
+    /// `gatelog keygen --role registry`.
+    #[arg(long = "submitter-key", value_name = "VKEY")]
+    pub submitter_keys: Vec<String>,
+    /// How long a batch stays open after its first submission, in ms. [default: 200]
+    #[arg(long)]
+    pub batch_interval_ms: Option<u64>,
+    /// A batch closes early at this many submissions. [default: 4096]
+    #[arg(long)]
+    pub max_batch: Option<usize>,
+    /// Submissions that may wait for the sequencer; more get 503. [default: 16384]
+    #[arg(long)]
+    pub pool_size: Option<usize>,
+    /// Events per second each submitter may send (0 = unlimited). [default: 0]
+    #[arg(long)]
+    pub rate_limit: Option<u32>,
+    /// Burst each submitter may send at once. [default: 10 × rate limit]
+    #[arg(long)]
+    pub rate_burst: Option<u32>,
+    /// Per-request timeout in seconds. [default: 30]
+    #[arg(long)]
+    pub request_timeout_secs: Option<u64>,
+    /// `/healthz` fails when entries wait unsigned longer than this, in seconds. [default: 10]
+    #[arg(long)]
+    pub max_checkpoint_lag_secs: Option<u64>,
+    /// Log output format: text or json. [default: text]
+    #[arg(long, value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
+}
+
+/// The same options in the TOML file.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    data: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    origin: Option<String>,
+    #[serde(default)]
+    submitter_keys: Vec<String>,
+    batch_interval_ms: Option<u64>,
+    max_batch: Option<usize>,
+    pool_size: Option<usize>,
+    rate_limit: Option<u32>,
+    rate_burst: Option<u32>,
+    request_timeout_secs: Option<u64>,
+    max_checkpoint_lag_secs: Option<u64>,
+    log_format: Option<String>,
+}
+
+/// The validated configuration the server runs with.
+#[derive(Debug)]
+pub struct Config {
+    /// Data folder.
+    pub data: PathBuf,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Log origin.
+    pub origin: String,
+    /// Allowed submitters.
+    pub submitters: Vec<VerifierKey>,
+    /// Batching.
+    pub sequencer: SequencerConfig,
+    /// Per-submitter (events/s, burst), if limited.
+    pub rate: Option<(u32, u32)>,
+    /// Request timeout.
+    pub request_timeout: Duration,
+    /// Health threshold.
+    pub max_checkpoint_lag: Duration,
+    /// JSON logs.
+    pub json_logs: bool,
+}
+
+/// Why the configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("config file {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    /// The file is not valid TOML for this schema.
+    #[error("config file {0}: {1}")]
+    Parse(PathBuf, String),
+    /// A submitter key is malformed.
+    #[error("submitter key {0:?}: {1}")]
+    SubmitterKey(String, String),
+    /// A value is out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_owned(), e))?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse(path.to_owned(), e.to_string()))
+}
+
+impl Config {
+    /// Merges flags over the file over the defaults, and validates.
+    pub fn resolve(flags: Flags) -> Result<Config, ConfigError> {
+        let file = match &flags.config {
+            Some(p) => read_file(p)?,
+            None => FileConfig::default(),
+        };
+        let mut keys = file.submitter_keys;
+        keys.extend(flags.submitter_keys);
+        let submitters = keys
+            .iter()
+            .map(|k| {
+                VerifierKey::parse(k)
+                    .map_err(|e| ConfigError::SubmitterKey(k.clone(), e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let batch_interval_ms = flags
+            .batch_interval_ms
+            .or(file.batch_interval_ms)
+            .unwrap_or(200);
+        let max_batch = flags.max_batch.or(file.max_batch).unwrap_or(4096);
+        let pool_size = flags.pool_size.or(file.pool_size).unwrap_or(16384);
+        if batch_interval_ms == 0 || batch_interval_ms > 60_000 {
+            return Err(ConfigError::Invalid(format!(
+                "batch_interval_ms must be 1..=60000, got {batch_interval_ms}"
+            )));
+        }
+        if max_batch == 0 || pool_size == 0 {
+            return Err(ConfigError::Invalid(
+                "max_batch and pool_size must be positive".into(),
+            ));
+        }
+        let rate_limit = flags.rate_limit.or(file.rate_limit).unwrap_or(0);
+        let rate = (rate_limit > 0).then(|| {
+            let burst = flags
+                .rate_burst
+                .or(file.rate_burst)
+                .unwrap_or(rate_limit.saturating_mul(10));
+            (rate_limit, burst.max(1))
+        });
+        Ok(Config {
+            data: flags
+                .data
+                .or(file.data)
+                .unwrap_or_else(|| "./gatelog-data".into()),
+            listen: flags
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
+            origin: flags
+                .origin
+                .or(file.origin)
+                .unwrap_or_else(|| "gatelog.localhost/log".into()),
+            submitters,
+            sequencer: SequencerConfig {
+                batch_interval: Duration::from_millis(batch_interval_ms),
+                max_batch,
+                pool_size,
+            },
+            rate,
+            request_timeout: Duration::from_secs(
+                flags
+                    .request_timeout_secs
+                    .or(file.request_timeout_secs)
+                    .unwrap_or(30)
+                    .max(1),
+            ),
+            max_checkpoint_lag: Duration::from_secs(
+                flags
+                    .max_checkpoint_lag_secs
+                    .or(file.max_checkpoint_lag_secs)
+                    .unwrap_or(10)
+                    .max(1),
+            ),
+            json_logs: flags.log_format.or(file.log_format).as_deref() == Some("json"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_and_defaults_fill_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gatelog.toml");
+        std::fs::write(
+            &path,
+            "origin = \"file.example/log\"\nbatch_interval_ms = 50\nlisten = \"127.0.0.1:9000\"\n",
+        )
+        .unwrap();
+        let flags = Flags {
+            config: Some(path),
+            batch_interval_ms: Some(75),
+            ..Flags::default()
+        };
+        let c = Config::resolve(flags).unwrap();
+        assert_eq!(c.origin, "file.example/log");
+        assert_eq!(c.sequencer.batch_interval, Duration::from_millis(75));
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.data, PathBuf::from("./gatelog-data"));
+        assert!(c.rate.is_none());
+    }
+
+    #[test]
+    fn bad_files_and_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "no_such_option = 1\n").unwrap();
+        let err = Config::resolve(Flags {
+            config: Some(path),
+            ..Flags::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("no_such_option"), "{err}");
+        let err = Config::resolve(Flags {
+            submitter_keys: vec!["nonsense".into()],
+            ..Flags::default()
+        })
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::SubmitterKey(..)));
+        let err = Config::resolve(Flags {
+            batch_interval_ms: Some(0),
+            ..Flags::default()
+        })
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid(_)));
+    }
+}

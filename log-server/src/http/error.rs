@@ -1,0 +1,102 @@
+//! The one place where errors become HTTP statuses. Every error body is
+//! JSON: `{"error": "<code>", "message": "<what is wrong>"}`.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::sequencer::SubmitError;
+use crate::store::StoreError;
+
+/// An error answered to an HTTP client.
+#[derive(Debug)]
+pub struct ApiError {
+    /// Status code.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// Human-readable explanation naming the problem.
+    pub message: String,
+    /// Seconds after which a retry may succeed.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with no retry hint.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 400: the request is malformed.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 404: no such thing in this log.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// Adds a `Retry-After`.
+    pub fn retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Proof(p) => ApiError::bad_request("bad_proof_request", p.to_string()),
+            other => {
+                tracing::error!("storage error while serving a request: {other}");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage",
+                    "the log's storage failed; try again",
+                )
+                .retry_after(1)
+            }
+        }
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> ApiError {
+        match e {
+            SubmitError::Reference(r) => ApiError::bad_request("bad_reference", r.to_string()),
+            SubmitError::Busy => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the submission pool is full; retry later",
+            )
+            .retry_after(1),
+            SubmitError::Storage(m) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage", m).retry_after(1)
+            }
+            SubmitError::Stopped => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "stopped",
+                "the log is not accepting entries",
+            )
+            .retry_after(5),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(serde_json::json!({"error": self.code, "message": self.message}));
+        let mut resp = (self.status, body).into_response();
+        if let Some(s) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        resp
+    }
+}

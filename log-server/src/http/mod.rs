@@ -1,0 +1,125 @@
+//! The HTTP API. [`app`] builds the router so tests drive it without a
+//! socket; `main` binds it. Endpoints (see docs/api.md):
+//!
+//! - c2sp.org/tlog-tiles: `GET /checkpoint`, `GET /tile/…` ([`tiles`]);
+//! - writes: `POST /v1/entries`, `POST /v1/entries/batch` ([`submit`]);
+//! - reads: `GET /v1/entries/{index}`, `GET /v1/proofs/inclusion`,
+//!   `GET /v1/proofs/consistency`, `GET /v1/events`, `GET /v1/bundle`,
+//!   `POST /v1/bundles` ([`query`]);
+//! - operations: `GET /healthz`, `GET /metrics`.
+
+pub mod error;
+pub mod json;
+pub mod query;
+pub mod submit;
+pub mod tiles;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::metrics::Metrics;
+use crate::published::Published;
+use crate::sequencer::SequencerHandle;
+use crate::store::LogStore;
+use crate::submitters::Submitters;
+
+/// Everything handlers share.
+pub struct AppState {
+    /// The store (reads only; the sequencer is the only writer).
+    pub store: Arc<dyn LogStore>,
+    /// The latest durable signed checkpoint.
+    pub published: Arc<Published>,
+    /// Where submissions go.
+    pub sequencer: SequencerHandle,
+    /// Who may submit.
+    pub submitters: Submitters,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// False once the sequencer stopped.
+    pub sequencer_alive: Arc<AtomicBool>,
+    /// `/healthz` fails when entries have waited unsigned longer than this.
+    pub max_checkpoint_lag: Duration,
+    /// The log's origin.
+    pub origin: String,
+}
+
+/// The router, with request timeouts and tracing.
+pub fn app(state: Arc<AppState>, request_timeout: Duration) -> Router {
+    Router::new()
+        .route("/checkpoint", get(tiles::checkpoint))
+        .route("/tile/{*rest}", get(tiles::tile))
+        .route("/v1/entries", post(submit::submit_one))
+        .route("/v1/entries/batch", post(submit::submit_batch))
+        .route("/v1/entries/{index}", get(query::entry))
+        .route("/v1/proofs/inclusion", get(query::inclusion))
+        .route("/v1/proofs/consistency", get(query::consistency))
+        .route("/v1/events", get(query::events))
+        .route("/v1/bundle", get(query::bundle_one))
+        .route("/v1/bundles", post(query::bundles_many))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    let cp = state.published.get();
+    let age = state.published.installed_at().elapsed();
+    let durable = state.store.state().map(|s| s.size);
+    let alive = state.sequencer_alive.load(Ordering::SeqCst);
+    // Unhealthy: the sequencer stopped, storage fails, or durable entries
+    // have waited for a signature longer than allowed.
+    let problem = match durable {
+        _ if !alive => Some("the sequencer stopped".to_owned()),
+        Err(e) => Some(format!("storage: {e}")),
+        Ok(size) if size > cp.head().size && age > state.max_checkpoint_lag => Some(format!(
+            "{} entries have waited {:.1}s for a checkpoint",
+            size.0 - cp.head().size.0,
+            age.as_secs_f64()
+        )),
+        Ok(_) => None,
+    };
+    let status = if problem.is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = serde_json::json!({
+        "status": if problem.is_some() { "unhealthy" } else { "ok" },
+        "problem": problem,
+        "origin": state.origin,
+        "tree_size": cp.head().size.0,
+        "checkpoint_age_seconds": age.as_secs_f64(),
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let body = state
+        .metrics
+        .render(state.published.installed_at().elapsed());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests;

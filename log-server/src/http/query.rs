@@ -1,0 +1,337 @@
+//! The JSON read API: entries, proofs, a package's events and release
+//! bundles. Every answer is computed against one signed checkpoint (the
+//! latest, unless a `tree_size` is asked for) and carries it or its size.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use gatelog_core::event::{EventBody, PackageName};
+use gatelog_core::merkle::{
+    consistency_proof, consistency_proof_nodes, inclusion_proof, inclusion_proof_nodes,
+};
+use gatelog_core::{Hash, InclusionProof, LeafIndex, NodeId, SignedCheckpoint, TreeSize};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::json::{checkpoint_json, entry_json};
+use super::tiles::blocking;
+use crate::sequencer::references::read_event;
+use crate::store::{IndexKey, LogStore, StoreError};
+
+/// Most events per page of `GET /v1/events`.
+pub const MAX_PAGE: usize = 1000;
+/// Most releases in one `POST /v1/bundles`.
+pub const MAX_BUNDLES: usize = 5000;
+
+type Store = Arc<dyn LogStore>;
+
+/// The tree size to answer for: `asked` if it is covered by the latest
+/// checkpoint, else the latest size.
+fn size_for(state: &AppState, asked: Option<u64>) -> Result<TreeSize, ApiError> {
+    let latest = state.published.get().head().size;
+    match asked {
+        None => Ok(latest),
+        Some(s) if s <= latest.0 => Ok(TreeSize(s)),
+        Some(s) => Err(ApiError::bad_request(
+            "bad_tree_size",
+            format!("tree_size {s} is beyond the latest checkpoint ({latest})"),
+        )),
+    }
+}
+
+/// Reads leaves and their inclusion proofs at `size` with one hash read.
+fn entries_with_proofs(
+    store: &dyn LogStore,
+    indexes: &[LeafIndex],
+    size: TreeSize,
+) -> Result<Vec<Value>, StoreError> {
+    let mut ids: Vec<NodeId> = Vec::new();
+    let mut spans = Vec::with_capacity(indexes.len());
+    for &i in indexes {
+        let nodes = inclusion_proof_nodes(i, size)?;
+        spans.push((ids.len(), nodes.len()));
+        ids.push(NodeId::leaf(i));
+        ids.extend(nodes);
+    }
+    let hashes = store.read_hashes(&ids)?;
+    let mut out = Vec::with_capacity(indexes.len());
+    for (&i, (start, n)) in indexes.iter().zip(spans) {
+        let leaf = store
+            .read_leaves(i.0, 1)?
+            .pop()
+            .ok_or_else(|| StoreError::Missing(format!("leaf {i}")))?;
+        let proof: InclusionProof = inclusion_proof(i, size, &hashes[start + 1..start + 1 + n])?;
+        out.push(entry_json(i, &leaf, hashes[start], &proof));
+    }
+    Ok(out)
+}
+
+/// Query of `GET /v1/entries/{index}`.
+#[derive(Deserialize)]
+pub struct SizeQuery {
+    tree_size: Option<u64>,
+}
+
+/// `GET /v1/entries/{index}?tree_size=N`.
+pub async fn entry(
+    State(state): State<Arc<AppState>>,
+    Path(index): Path<u64>,
+    Query(q): Query<SizeQuery>,
+) -> Result<Response, ApiError> {
+    let size = size_for(&state, q.tree_size)?;
+    if index >= size.0 {
+        return Err(ApiError::not_found(format!(
+            "no entry {index} in a tree of size {size}"
+        )));
+    }
+    let store: Store = state.store.clone();
+    let mut entries =
+        blocking(move || entries_with_proofs(&*store, &[LeafIndex(index)], size)).await?;
+    Ok(Json(entries.remove(0)).into_response())
+}
+
+/// Query of `GET /v1/proofs/inclusion`.
+#[derive(Deserialize)]
+pub struct InclusionQuery {
+    index: Option<u64>,
+    leaf_hash: Option<String>,
+    tree_size: Option<u64>,
+}
+
+/// `GET /v1/proofs/inclusion?index=I|leaf_hash=H[&tree_size=N]`.
+pub async fn inclusion(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<InclusionQuery>,
+) -> Result<Response, ApiError> {
+    let size = size_for(&state, q.tree_size)?;
+    let store: Store = state.store.clone();
+    let index = match (q.index, q.leaf_hash) {
+        (Some(i), None) => LeafIndex(i),
+        (None, Some(h)) => {
+            let hash = Hash::from_hex(&h).ok_or_else(|| {
+                ApiError::bad_request("bad_leaf_hash", "leaf_hash must be 64 hex digits")
+            })?;
+            let s = store.clone();
+            blocking(move || s.lookup(&IndexKey::LeafHash(hash)))
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no entry with leaf hash {h}")))?
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "bad_query",
+                "give exactly one of index and leaf_hash",
+            ));
+        }
+    };
+    if !size.contains(index) {
+        return Err(ApiError::not_found(format!(
+            "no entry {index} in a tree of size {size}"
+        )));
+    }
+    let mut entries = blocking(move || entries_with_proofs(&*store, &[index], size)).await?;
+    Ok(Json(entries.remove(0)).into_response())
+}
+
+/// Query of `GET /v1/proofs/consistency`.
+#[derive(Deserialize)]
+pub struct ConsistencyQuery {
+    old: u64,
+    new: Option<u64>,
+}
+
+/// `GET /v1/proofs/consistency?old=M[&new=N]`.
+pub async fn consistency(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<ConsistencyQuery>,
+) -> Result<Response, ApiError> {
+    let new = size_for(&state, q.new)?;
+    let old = TreeSize(q.old);
+    if old > new {
+        return Err(ApiError::bad_request(
+            "bad_tree_size",
+            format!("old size {old} is larger than new size {new}"),
+        ));
+    }
+    let store: Store = state.store.clone();
+    let proof = blocking(move || {
+        let hashes = store.read_hashes(&consistency_proof_nodes(old, new)?)?;
+        Ok(consistency_proof(old, new, &hashes)?)
+    })
+    .await?;
+    Ok(Json(json!({"old_size": old.0, "new_size": new.0, "path": proof.path})).into_response())
+}
+
+fn package(name: &str) -> Result<PackageName, ApiError> {
+    PackageName::parse(name).map_err(|e| ApiError::bad_request("bad_package", e.to_string()))
+}
+
+/// Query of `GET /v1/events`.
+#[derive(Deserialize)]
+pub struct EventsQuery {
+    package: String,
+    after: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/events?package=P[&after=I][&limit=L]`: a package's events in
+/// log order, with proofs against the latest checkpoint.
+pub async fn events(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<EventsQuery>,
+) -> Result<Response, ApiError> {
+    let name = package(&q.package)?;
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let cp = state.published.get();
+    let size = cp.head().size;
+    let store: Store = state.store.clone();
+    let after = q.after.map(LeafIndex);
+    let (entries, next) = blocking(move || {
+        let key = IndexKey::Package(name.as_str().to_owned());
+        let indexes: Vec<LeafIndex> = store
+            .scan(&key, after, limit)?
+            .into_iter()
+            .filter(|i| size.contains(*i))
+            .collect();
+        let next = (indexes.len() == limit).then(|| indexes[limit - 1].0);
+        Ok((entries_with_proofs(&*store, &indexes, size)?, next))
+    })
+    .await?;
+    Ok(Json(json!({
+        "package": q.package,
+        "tree_size": size.0,
+        "events": entries,
+        "next_after": next,
+    }))
+    .into_response())
+}
+
+/// Every index a release bundle holds: the version's events and the
+/// device-register/revoke events of the devices that approved it.
+fn bundle_indexes(
+    store: &dyn LogStore,
+    name: &PackageName,
+    version: &str,
+    size: TreeSize,
+) -> Result<Vec<LeafIndex>, StoreError> {
+    let mut out = BTreeSet::new();
+    let mut after = None;
+    loop {
+        let key = IndexKey::Version(name.as_str().to_owned(), version.to_owned());
+        let page = store.scan(&key, after, 256)?;
+        let Some(last) = page.last().copied() else {
+            break;
+        };
+        for index in page.into_iter().filter(|i| size.contains(*i)) {
+            out.insert(index);
+            let (_, event) = read_event(store, index)?;
+            if let EventBody::Approve(a) = &event.body {
+                let dev = IndexKey::Device(
+                    event.registry.as_str().to_owned(),
+                    a.maintainer.clone(),
+                    a.device.id.clone(),
+                );
+                out.extend(
+                    store
+                        .scan(&dev, None, 256)?
+                        .into_iter()
+                        .filter(|i| size.contains(*i)),
+                );
+            }
+        }
+        after = Some(last);
+    }
+    Ok(out.into_iter().collect())
+}
+
+fn bundle(
+    store: &dyn LogStore,
+    name: &PackageName,
+    version: &str,
+    size: TreeSize,
+) -> Result<Value, StoreError> {
+    let indexes = bundle_indexes(store, name, version, size)?;
+    Ok(json!({
+        "package": name.as_str(),
+        "version": version,
+        "entries": entries_with_proofs(store, &indexes, size)?,
+    }))
+}
+
+/// Query of `GET /v1/bundle`.
+#[derive(Deserialize)]
+pub struct BundleQuery {
+    package: String,
+    version: String,
+}
+
+/// `GET /v1/bundle?package=P&version=V`: one release bundle.
+pub async fn bundle_one(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<BundleQuery>,
+) -> Result<Response, ApiError> {
+    let name = package(&q.package)?;
+    let cp: Arc<SignedCheckpoint> = state.published.get();
+    let size = cp.head().size;
+    let store: Store = state.store.clone();
+    let version = q.version.clone();
+    let b = blocking(move || bundle(&*store, &name, &version, size)).await?;
+    Ok(Json(json!({"checkpoint": checkpoint_json(&cp), "bundles": [b]})).into_response())
+}
+
+/// One `package@version` in `POST /v1/bundles`.
+#[derive(Deserialize)]
+pub struct Release {
+    package: String,
+    version: String,
+}
+
+/// Body of `POST /v1/bundles`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundlesRequest {
+    releases: Vec<Release>,
+}
+
+/// `POST /v1/bundles`: bundles for many releases (a whole lockfile).
+pub async fn bundles_many(
+    State(state): State<Arc<AppState>>,
+    body: axum::body::Body,
+) -> Result<Response, ApiError> {
+    let bytes = super::submit::read_body(body, 4 * 1024 * 1024).await?;
+    let req: BundlesRequest = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request(
+            "bad_request",
+            format!("expected {{\"releases\": [{{\"package\", \"version\"}}]}}: {e}"),
+        )
+    })?;
+    if req.releases.len() > MAX_BUNDLES {
+        return Err(ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "at most {MAX_BUNDLES} releases per request, got {}",
+                req.releases.len()
+            ),
+        ));
+    }
+    let mut wanted = Vec::with_capacity(req.releases.len());
+    for r in req.releases {
+        wanted.push((package(&r.package)?, r.version));
+    }
+    let cp = state.published.get();
+    let size = cp.head().size;
+    let store: Store = state.store.clone();
+    let bundles = blocking(move || {
+        wanted
+            .iter()
+            .map(|(name, version)| bundle(&*store, name, version, size))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
+    Ok(Json(json!({"checkpoint": checkpoint_json(&cp), "bundles": bundles})).into_response())
+}

@@ -1,0 +1,429 @@
+//! HTTP tests through the real router (no socket) over a real RocksDB
+//! store: every endpoint, every error status, and a reader that follows the
+//! log only through the tile API.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use gatelog_core::keys::SignatureType;
+use gatelog_core::merkle::{
+    ConsistencyProof, root_of_leaf_hashes, verify_consistency, verify_inclusion,
+};
+use gatelog_core::sample::{SampleRegistry, device_key};
+use gatelog_core::tile::{TilePath, parse_entry_bundle, tile_hashes};
+use gatelog_core::{
+    Envelope, Hash, InclusionProof, LeafIndex, SignerKey, TreeHead, TreeSize, checkpoint, leaf_hash,
+};
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+use crate::clock::SystemClock;
+use crate::keyfile::KeySource;
+use crate::log::Log;
+use crate::sequencer::SequencerConfig;
+use crate::store::rocks::RocksStore;
+use crate::submitters::Submitters;
+use crate::{Settings, Started, start};
+
+const ORIGIN: &str = "http.gatelog.test/log";
+
+struct TestLog {
+    started: Started,
+    reg: SampleRegistry,
+    key: SignerKey,
+    _dir: tempfile::TempDir,
+}
+
+fn test_log(rate: Option<(u32, u32)>, pool_size: usize) -> TestLog {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(RocksStore::open(dir.path()).unwrap());
+    let key = SignerKey::from_seed(ORIGIN, SignatureType::Ed25519, &[4; 32]).unwrap();
+    let log = Log::with_store(
+        store,
+        key.clone(),
+        KeySource::File,
+        gatelog_core::Origin::new(ORIGIN).unwrap(),
+    )
+    .unwrap();
+    let reg = SampleRegistry::new("registry.example", 1);
+    let settings = Settings {
+        sequencer: SequencerConfig {
+            batch_interval: Duration::from_millis(5),
+            max_batch: 64,
+            pool_size,
+        },
+        submitters: Submitters::new(&[reg.verifier_key()], rate),
+        request_timeout: Duration::from_secs(30),
+        max_checkpoint_lag: Duration::from_secs(10),
+    };
+    TestLog {
+        started: start(log, settings, Arc::new(SystemClock)).unwrap(),
+        reg,
+        key,
+        _dir: dir,
+    }
+}
+
+impl TestLog {
+    async fn call(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let resp = self.started.router.clone().oneshot(req).await.unwrap();
+        let (parts, body) = resp.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        (parts.status, parts.headers, bytes.to_vec())
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Vec<u8>) {
+        let (s, _, b) = self
+            .call(Request::get(uri).body(Body::empty()).unwrap())
+            .await;
+        (s, b)
+    }
+
+    async fn get_json(&self, uri: &str) -> (StatusCode, Value) {
+        let (s, b) = self.get(uri).await;
+        (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, uri: &str, body: Vec<u8>) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let (s, h, b) = self
+            .call(
+                Request::post(uri)
+                    .header("content-type", "application/json")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        (s, h, serde_json::from_slice(&b).unwrap_or(Value::Null))
+    }
+
+    async fn submit(&self, env: &Envelope) -> (StatusCode, Value) {
+        let (s, _, v) = self.post("/v1/entries", env.to_json()).await;
+        (s, v)
+    }
+
+    async fn checkpoint(&self) -> TreeHead {
+        let (s, body) = self.get("/checkpoint").await;
+        assert_eq!(s, StatusCode::OK);
+        checkpoint::open(&body, &self.key.verifier())
+            .unwrap()
+            .head()
+    }
+}
+
+fn hash(v: &Value) -> Hash {
+    Hash::from_hex(v.as_str().unwrap()).unwrap()
+}
+
+fn proof_of(v: &Value) -> InclusionProof {
+    InclusionProof {
+        index: LeafIndex(v["index"].as_u64().unwrap()),
+        tree_size: TreeSize(v["tree_size"].as_u64().unwrap()),
+        path: v["path"].as_array().unwrap().iter().map(hash).collect(),
+    }
+}
+
+/// Verifies an entry object (leaf bytes, leaf hash, proof) against a head.
+fn check_entry(entry: &Value, head: &TreeHead) -> Vec<u8> {
+    let leaf = STANDARD.decode(entry["leaf"].as_str().unwrap()).unwrap();
+    let lh = leaf_hash(&leaf);
+    assert_eq!(lh, hash(&entry["leaf_hash"]));
+    verify_inclusion(&lh, &proof_of(&entry["inclusion_proof"]), head).unwrap();
+    leaf
+}
+
+#[tokio::test]
+async fn submit_read_and_prove_a_release() {
+    let t = test_log(None, 1024);
+    let dev = device_key(1);
+    let (s, v) = t
+        .submit(
+            &t.reg
+                .device_register("@acme/widget", "alice", "key-1", &dev, 1),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let tgz = b"widget-1.0.0.tgz";
+    let (_, stage) = t
+        .submit(&t.reg.stage("@acme/widget", "1.0.0", tgz, "acme/widget", 2))
+        .await;
+    let stage_index = LeafIndex(stage["index"].as_u64().unwrap());
+    let (s, approve) = t
+        .submit(&t.reg.approve(
+            "@acme/widget",
+            "1.0.0",
+            tgz,
+            stage_index,
+            &hash(&stage["leaf_hash"]),
+            "alice",
+            Some(("key-1", &dev)),
+            3,
+        ))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{approve}");
+    let approve_index = LeafIndex(approve["index"].as_u64().unwrap());
+    let (s, publish) = t
+        .submit(
+            &t.reg
+                .publish("@acme/widget", "1.0.0", tgz, stage_index, approve_index, 4),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // The acknowledgement proves inclusion in the signed checkpoint it carries.
+    let cp = checkpoint::open(
+        publish["checkpoint"]["note"].as_str().unwrap().as_bytes(),
+        &t.key.verifier(),
+    )
+    .unwrap();
+    verify_inclusion(
+        &hash(&publish["leaf_hash"]),
+        &proof_of(&publish["inclusion_proof"]),
+        &cp.head(),
+    )
+    .unwrap();
+    let head = t.checkpoint().await;
+    assert_eq!(head.size, TreeSize(4));
+
+    // Entry by index, inclusion proof by index and by leaf hash.
+    let (s, e) = t.get_json("/v1/entries/1").await;
+    assert_eq!(s, StatusCode::OK);
+    check_entry(&e, &head);
+    let (_, p) = t
+        .get_json(&format!(
+            "/v1/proofs/inclusion?leaf_hash={}",
+            stage["leaf_hash"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(p["index"], 1);
+    check_entry(&p, &head);
+    let (_, p) = t.get_json("/v1/proofs/inclusion?index=0&tree_size=2").await;
+    check_entry(
+        &p,
+        &TreeHead {
+            size: TreeSize(2),
+            root: hash(&stage["checkpoint"]["root_hash"]),
+        },
+    );
+
+    // Consistency between an earlier acknowledgement's checkpoint and now.
+    let old = TreeHead {
+        size: TreeSize(2),
+        root: hash(&stage["checkpoint"]["root_hash"]),
+    };
+    let (_, c) = t.get_json("/v1/proofs/consistency?old=2").await;
+    let proof = ConsistencyProof {
+        old_size: old.size,
+        new_size: head.size,
+        path: c["path"].as_array().unwrap().iter().map(hash).collect(),
+    };
+    verify_consistency(&old, &head, &proof).unwrap();
+
+    // A package's events, paged, with URL-encoded scoped names.
+    let (s, ev) = t
+        .get_json("/v1/events?package=%40acme%2Fwidget&limit=2")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{ev}");
+    assert_eq!(ev["events"].as_array().unwrap().len(), 2);
+    let next = ev["next_after"].as_u64().unwrap();
+    let (_, ev2) = t
+        .get_json(&format!("/v1/events?package=@acme/widget&after={next}"))
+        .await;
+    assert_eq!(ev2["events"].as_array().unwrap().len(), 2);
+    assert!(ev2["next_after"].is_null());
+
+    // The release bundle holds the version's events and the device registration.
+    let (s, b) = t
+        .get_json("/v1/bundle?package=%40acme%2Fwidget&version=1.0.0")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let bundle_head = checkpoint::open(
+        b["checkpoint"]["note"].as_str().unwrap().as_bytes(),
+        &t.key.verifier(),
+    )
+    .unwrap()
+    .head();
+    let entries = b["bundles"][0]["entries"].as_array().unwrap();
+    let indexes: Vec<u64> = entries
+        .iter()
+        .map(|e| e["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indexes, vec![0, 1, 2, 3]);
+    for e in entries {
+        check_entry(e, &bundle_head);
+    }
+    let body = serde_json::to_vec(&serde_json::json!({"releases": [
+        {"package": "@acme/widget", "version": "1.0.0"},
+        {"package": "left-pad", "version": "1.0.0"},
+    ]}))
+    .unwrap();
+    let (s, _, many) = t.post("/v1/bundles", body).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(many["bundles"][0]["entries"].as_array().unwrap().len(), 4);
+    assert!(many["bundles"][1]["entries"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_reader_recomputes_the_checkpoint_from_tiles_alone() {
+    let t = test_log(None, 4096);
+    let envs: Vec<Envelope> = (0..300)
+        .map(|i| t.reg.publish_direct("a", &format!("1.0.{i}"), b"x", 1))
+        .collect();
+    for chunk in envs.chunks(100) {
+        let body = format!(
+            "[{}]",
+            chunk
+                .iter()
+                .map(|e| String::from_utf8(e.to_json()).unwrap())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let (s, _, v) = t.post("/v1/entries/batch", body.into_bytes()).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(
+            v["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["index"].is_u64()),
+            "{v}"
+        );
+    }
+    let head = t.checkpoint().await;
+    assert_eq!(head.size, TreeSize(300));
+    // Level-0 tiles: one full, one partial of width 44.
+    let mut leaf_hashes = Vec::new();
+    for path in ["tile/0/000", "tile/0/001.p/44"] {
+        let (s, _, body) = t
+            .call(
+                Request::get(format!("/{path}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        let TilePath::Hashes(tile) = gatelog_core::tile::parse_tile_path(path).unwrap() else {
+            panic!()
+        };
+        leaf_hashes.extend(tile_hashes(tile, &body).unwrap());
+    }
+    assert_eq!(root_of_leaf_hashes(&leaf_hashes), head.root);
+    // Entry bundles hash to the tile's leaf hashes.
+    let (s, headers, bundle) = t
+        .call(
+            Request::get("/tile/entries/000")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        headers["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let entries = parse_entry_bundle(&bundle).unwrap();
+    assert_eq!(entries.len(), 256);
+    for (i, e) in entries.iter().enumerate() {
+        assert_eq!(leaf_hash(e), leaf_hashes[i]);
+    }
+    // Tiles beyond the signed size do not exist; malformed paths are 400.
+    assert_eq!(t.get("/tile/0/001").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(t.get("/tile/0/001.p/45").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(t.get("/tile/1/000").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(t.get("/tile/0/x000/001").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        t.get("/tile/../etc/passwd").await.0,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn bad_submissions_get_clear_errors_and_change_nothing() {
+    let t = test_log(Some((1, 3)), 1024);
+    t.submit(&t.reg.publish_direct("a", "1.0.0", b"x", 1)).await;
+    let before = t.checkpoint().await;
+    let stranger = SampleRegistry::new("evil.example", 9);
+    let mut tampered = t.reg.publish_direct("a", "1.0.1", b"x", 1);
+    tampered.payload = t.reg.publish_direct("a", "6.6.6", b"x", 1).payload;
+    let cases: Vec<(Vec<u8>, StatusCode, &str)> = vec![
+        (b"{not json".to_vec(), StatusCode::BAD_REQUEST, "bad_envelope"),
+        (b"[]".to_vec(), StatusCode::BAD_REQUEST, "bad_envelope"),
+        (vec![b' '; 70 * 1024], StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        (stranger.publish_direct("a", "1.0.2", b"x", 1).to_json(), StatusCode::UNAUTHORIZED, "unknown_submitter"),
+        (tampered.to_json(), StatusCode::FORBIDDEN, "bad_signature"),
+        (
+            t.reg.sign_json(r#"{"type":"unpublish","package":"a","registry":"https://registry.example","time":"2026-01-01T00:00:00Z","version":"1.0.0","by":"x"}"#).unwrap().to_json(),
+            StatusCode::CREATED,
+            "",
+        ),
+        (t.reg.approve("a", "1.0.0", b"x", LeafIndex(99), &Hash::default(), "m", None, 1).to_json(), StatusCode::BAD_REQUEST, "bad_reference"),
+    ];
+    for (body, status, code) in cases {
+        let (s, _, v) = t.post("/v1/entries", body).await;
+        assert_eq!(s, status, "{v}");
+        if !code.is_empty() {
+            assert_eq!(v["error"], code, "{v}");
+            assert!(!v["message"].as_str().unwrap().is_empty());
+        }
+    }
+    let after_valid = t.checkpoint().await;
+    assert_eq!(
+        after_valid.size.0,
+        before.size.0 + 1,
+        "only the valid unpublish was logged"
+    );
+    // The 413 names the limit.
+    let (_, _, v) = t.post("/v1/entries", vec![b' '; 70 * 1024]).await;
+    assert!(v["message"].as_str().unwrap().contains("65536"), "{v}");
+    // Rate limit (burst 3 already spent by the accepted entries): 429 with Retry-After.
+    let (s, h, v) = t
+        .post(
+            "/v1/entries",
+            t.reg.publish_direct("a", "9.9.9", b"x", 1).to_json(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert!(h.contains_key("retry-after"));
+    // Bad queries.
+    for (uri, status) in [
+        ("/v1/entries/999", StatusCode::NOT_FOUND),
+        ("/v1/entries/abc", StatusCode::BAD_REQUEST),
+        (
+            "/v1/proofs/inclusion?index=0&leaf_hash=00",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/v1/proofs/inclusion?leaf_hash=zz", StatusCode::BAD_REQUEST),
+        (
+            "/v1/proofs/inclusion?index=0&tree_size=999",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/v1/proofs/consistency?old=5&new=1",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/v1/events?package=Not%20A%20Name", StatusCode::BAD_REQUEST),
+        ("/v1/bundle?package=a", StatusCode::BAD_REQUEST),
+        ("/nope", StatusCode::NOT_FOUND),
+    ] {
+        assert_eq!(t.get(uri).await.0, status, "{uri}");
+    }
+    let (s, _, _) = t.post("/v1/bundles", b"{\"releases\": 5}".to_vec()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(t.checkpoint().await, after_valid);
+}
+
+#[tokio::test]
+async fn health_and_metrics() {
+    let t = test_log(None, 16);
+    let (s, v) = t.get_json("/healthz").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["status"], "ok");
+    t.submit(&t.reg.publish_direct("a", "1.0.0", b"x", 1)).await;
+    let (s, body) = t.get("/metrics").await;
+    assert_eq!(s, StatusCode::OK);
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.contains("gatelog_entries_total 1"), "{text}");
+    assert!(text.contains("gatelog_tree_size 1"), "{text}");
+}

@@ -1,0 +1,88 @@
+//! The c2sp.org/tlog-tiles read API: `GET /checkpoint`, `GET /tile/<L>/<N>[.p/<W>]`
+//! and `GET /tile/entries/<N>[.p/<W>]`. Only tiles that exist at the
+//! latest signed size are served, so nothing unsigned leaks out; tile
+//! contents never change once they exist, so they are cached forever.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use gatelog_core::tile::{
+    TilePath, encode_entry_bundle, encode_tile, parse_tile_path, tile_hash_ids,
+};
+
+use super::AppState;
+use super::error::ApiError;
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// `GET /checkpoint`.
+pub async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            // The spec asks that the checkpoint not be cached beyond a few seconds.
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        state.published.get().to_bytes(),
+    )
+        .into_response()
+}
+
+/// `GET /tile/*`.
+pub async fn tile(State(state): State<Arc<AppState>>, Path(rest): Path<String>) -> Response {
+    match tile_inner(state, rest).await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream"),
+                (header::CACHE_CONTROL, IMMUTABLE),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn tile_inner(state: Arc<AppState>, rest: String) -> Result<Vec<u8>, ApiError> {
+    let path = format!("tile/{rest}");
+    let parsed = parse_tile_path(&path)
+        .map_err(|e| ApiError::bad_request("bad_tile_path", e.to_string()))?;
+    let size = state.published.get().head().size;
+    let store = state.store.clone();
+    match parsed {
+        TilePath::Hashes(tile) => {
+            if !tile.is_available_at(size) {
+                return Err(ApiError::not_found(format!(
+                    "{path} does not exist at tree size {size}"
+                )));
+            }
+            let ids = tile_hash_ids(tile).map_err(|e| ApiError::not_found(e.to_string()))?;
+            let hashes = blocking(move || store.read_hashes(&ids)).await?;
+            encode_tile(tile, &hashes).map_err(|e| ApiError::not_found(e.to_string()))
+        }
+        TilePath::Entries(bundle) => {
+            if !bundle.is_available_at(size) {
+                return Err(ApiError::not_found(format!(
+                    "{path} does not exist at tree size {size}"
+                )));
+            }
+            let start = bundle.index() * 256;
+            let count = u64::from(bundle.width());
+            let leaves = blocking(move || store.read_leaves(start, count)).await?;
+            encode_entry_bundle(leaves.iter().map(Vec::as_slice))
+                .map_err(|e| ApiError::from(crate::store::StoreError::Corrupt(e.to_string())))
+        }
+    }
+}
+
+/// Runs store reads off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::from(crate::store::StoreError::Backend(e.to_string())))?
+        .map_err(ApiError::from)
+}

@@ -1,0 +1,135 @@
+//! Prometheus metrics of one log instance (no global registry, so several
+//! logs can run in one test process). Served at `GET /metrics`.
+
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::sequencer::{Accepted, SubmitError};
+
+/// Label of the rejects counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Reason {
+    /// The error code answered (e.g. `bad_event`, `rate_limited`).
+    pub reason: String,
+}
+
+/// Every metric the server exports.
+pub struct Metrics {
+    registry: Registry,
+    entries: Counter,
+    duplicates: Counter,
+    tree_size: Gauge,
+    checkpoint_age: Gauge<f64, AtomicU64>,
+    batch_size: Histogram,
+    batch_seconds: Histogram,
+    rejects: Family<Reason, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("gatelog");
+        let entries = Counter::default();
+        let duplicates = Counter::default();
+        let tree_size = Gauge::default();
+        let checkpoint_age = Gauge::<f64, AtomicU64>::default();
+        let batch_size = Histogram::new(exponential_buckets(1.0, 4.0, 9));
+        let batch_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 14));
+        let rejects = Family::<Reason, Counter>::default();
+        registry.register("entries", "Entries appended to the log", entries.clone());
+        registry.register(
+            "duplicate_submissions",
+            "Resubmissions answered with an existing entry",
+            duplicates.clone(),
+        );
+        registry.register(
+            "tree_size",
+            "Size of the latest signed checkpoint",
+            tree_size.clone(),
+        );
+        registry.register(
+            "checkpoint_age_seconds",
+            "Seconds since the latest checkpoint was signed",
+            checkpoint_age.clone(),
+        );
+        registry.register(
+            "batch_entries",
+            "New entries per sequencer batch",
+            batch_size.clone(),
+        );
+        registry.register(
+            "batch_commit_seconds",
+            "Time to write, check, sign and store one batch",
+            batch_seconds.clone(),
+        );
+        registry.register("rejects", "Refused submissions by reason", rejects.clone());
+        Metrics {
+            registry,
+            entries,
+            duplicates,
+            tree_size,
+            checkpoint_age,
+            batch_size,
+            batch_seconds,
+            rejects,
+        }
+    }
+
+    /// Records a committed batch.
+    pub fn record_batch(&self, new_entries: usize, took: Duration, tree_size: u64) {
+        self.entries.inc_by(new_entries as u64);
+        self.batch_size.observe(new_entries as f64);
+        self.batch_seconds.observe(took.as_secs_f64());
+        self.tree_size.set(tree_size as i64);
+    }
+
+    /// Records the sequencer's answer to one submission.
+    pub fn record_submit_result(&self, result: &Result<Accepted, SubmitError>) {
+        if let Ok(a) = result
+            && a.duplicate
+        {
+            self.duplicates.inc();
+        }
+    }
+
+    /// Records a refused submission.
+    pub fn record_reject(&self, reason: &str) {
+        self.rejects
+            .get_or_create(&Reason {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Sets the tree size gauge (at startup).
+    pub fn set_tree_size(&self, size: u64) {
+        self.tree_size.set(size as i64);
+    }
+
+    /// The Prometheus text exposition, with the checkpoint age updated.
+    pub fn render(&self, checkpoint_age: Duration) -> String {
+        self.checkpoint_age.set(checkpoint_age.as_secs_f64());
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    /// Entries appended since start (for tests and logs).
+    pub fn entries(&self) -> u64 {
+        self.entries.get()
+    }
+}

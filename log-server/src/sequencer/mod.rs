@@ -1,0 +1,437 @@
+//! The sequencer: the only writer. It pools submissions for a short interval
+//! (or until a batch is full), then commits them in this order — never sign
+//! what is not durable, never acknowledge what is not signed:
+//!
+//! 1. **Assign.** Each new event gets the next index, `logged_at` from the
+//!    log clock (never below the stored clock) and `prev` (its package's
+//!    previous event); its leaf hash goes into the compact range, which
+//!    yields every complete subtree hash to store.
+//! 2. **Write.** One atomic, synced `append`: leaves, hashes, index keys,
+//!    tree size and clock. *Crash or error here:* the batch is all or
+//!    nothing; nothing was signed or acknowledged. On error the in-memory
+//!    range is reloaded from the store, so a write that failed but did
+//!    persist ("failed, but persisted") is picked up, and one that did not
+//!    is forgotten.
+//! 3. **Check.** The root is recomputed from the hashes just read back from
+//!    the store and compared with the compact range's root: a store that
+//!    lost or altered a write stops the log before anything is signed.
+//! 4. **Sign and store the checkpoint** (synced). *Crash here:* entries are
+//!    durable but unsigned and unacknowledged; startup signs them.
+//!    *Error here:* submitters get an error; the next batch signs a
+//!    checkpoint covering these entries too.
+//! 5. **Publish** the checkpoint to readers.
+//! 6. **Answer** every submitter with its index, leaf hash, inclusion proof
+//!    and the checkpoint.
+
+pub mod references;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use gatelog_core::event::EventBody;
+use gatelog_core::merkle::{inclusion_proof, inclusion_proof_nodes, root_from_nodes, root_nodes};
+use gatelog_core::{
+    Checkpoint, CompactRange, Envelope, Event, Hash, InclusionProof, Leaf, LeafIndex, NodeId,
+    Origin, SignedCheckpoint, SignerKey, TreeHead,
+};
+use tokio::sync::oneshot;
+
+use crate::clock::Clock;
+use crate::metrics::Metrics;
+use crate::published::Published;
+use crate::store::{AppendBatch, IndexKey, LogStore, StoreError, TreeState};
+use references::ReferenceError;
+
+/// How the sequencer batches.
+#[derive(Clone, Copy, Debug)]
+pub struct SequencerConfig {
+    /// How long a batch stays open after its first submission.
+    pub batch_interval: Duration,
+    /// A batch closes early when it holds this many submissions.
+    pub max_batch: usize,
+    /// Submissions that may wait for the sequencer; more are refused (503).
+    pub pool_size: usize,
+}
+
+impl Default for SequencerConfig {
+    fn default() -> Self {
+        SequencerConfig {
+            batch_interval: Duration::from_millis(200),
+            max_batch: 4096,
+            pool_size: 16384,
+        }
+    }
+}
+
+/// A verified envelope waiting to be logged.
+pub struct Submission {
+    /// The envelope, its submitter signature already verified.
+    pub envelope: Envelope,
+    /// Its decoded, validated event.
+    pub event: Event,
+    /// Where the answer goes.
+    pub reply: oneshot::Sender<Result<Accepted, SubmitError>>,
+}
+
+/// A logged entry, as acknowledged to its submitter.
+#[derive(Clone, Debug)]
+pub struct Accepted {
+    /// Its index.
+    pub index: LeafIndex,
+    /// RFC 6962 leaf hash of the stored leaf.
+    pub leaf_hash: Hash,
+    /// Proof of inclusion in `checkpoint`.
+    pub proof: InclusionProof,
+    /// The signed checkpoint the proof is for.
+    pub checkpoint: Arc<SignedCheckpoint>,
+    /// True when the same envelope was logged before (nothing was added).
+    pub duplicate: bool,
+}
+
+/// Why a submission was not logged.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The event refers to entries that do not exist or do not match.
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    /// Storage failed; nothing was acknowledged. Retry later.
+    #[error("storage failure, nothing was logged: {0}")]
+    Storage(String),
+    /// The pool is full. Retry later.
+    #[error("the log is busy")]
+    Busy,
+    /// The log stopped (shutdown or a fatal storage error).
+    #[error("the log is not accepting entries")]
+    Stopped,
+}
+
+/// The HTTP side's handle: submits into the bounded pool.
+#[derive(Clone)]
+pub struct SequencerHandle {
+    tx: SyncSender<Submission>,
+}
+
+impl SequencerHandle {
+    /// Queues a submission without waiting; `Busy` when the pool is full.
+    pub fn submit(&self, submission: Submission) -> Result<(), SubmitError> {
+        self.tx.try_send(submission).map_err(|e| match e {
+            TrySendError::Full(_) => SubmitError::Busy,
+            TrySendError::Disconnected(_) => SubmitError::Stopped,
+        })
+    }
+}
+
+/// The sequencer's own state; lives on its thread.
+pub struct Sequencer<S: LogStore> {
+    store: Arc<S>,
+    key: SignerKey,
+    origin: Origin,
+    clock: Arc<dyn Clock>,
+    published: Arc<Published>,
+    metrics: Arc<Metrics>,
+    range: CompactRange,
+    state: TreeState,
+}
+
+/// One entry of the batch being built, and who to tell.
+struct Pending {
+    reply: oneshot::Sender<Result<Accepted, SubmitError>>,
+    index: LeafIndex,
+    duplicate: bool,
+}
+
+impl<S: LogStore> Sequencer<S> {
+    /// A sequencer continuing from the store's durable state, which the
+    /// startup check has already reconciled with `published`.
+    pub fn new(
+        store: Arc<S>,
+        key: SignerKey,
+        origin: Origin,
+        clock: Arc<dyn Clock>,
+        published: Arc<Published>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Sequencer<S>, StoreError> {
+        let state = store.state()?;
+        let range = load_range(&*store, state)?;
+        Ok(Sequencer {
+            store,
+            key,
+            origin,
+            clock,
+            published,
+            metrics,
+            range,
+            state,
+        })
+    }
+
+    /// Starts the sequencer thread. It runs until every handle is dropped,
+    /// finishing the batch in flight, or until storage fails fatally.
+    /// `alive` turns false when the thread ends.
+    pub fn spawn(
+        self,
+        config: SequencerConfig,
+        alive: Arc<AtomicBool>,
+    ) -> (SequencerHandle, JoinHandle<()>) {
+        let (tx, rx) = sync_channel(config.pool_size.max(1));
+        alive.store(true, Ordering::SeqCst);
+        let thread = std::thread::Builder::new()
+            .name("gatelog-sequencer".into())
+            .spawn(move || {
+                self.run(rx, config);
+                alive.store(false, Ordering::SeqCst);
+            })
+            .expect("spawn sequencer thread");
+        (SequencerHandle { tx }, thread)
+    }
+
+    fn run(mut self, rx: Receiver<Submission>, config: SequencerConfig) {
+        while let Ok(first) = rx.recv() {
+            let deadline = Instant::now() + config.batch_interval;
+            let mut batch = vec![first];
+            while batch.len() < config.max_batch {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(left) {
+                    Ok(s) => batch.push(s),
+                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            if let Err(e) = self.commit(batch) {
+                tracing::error!("sequencer stopped: {e}");
+                // Dropping `rx` makes every later submission fail as Stopped.
+                return;
+            }
+        }
+        tracing::info!("sequencer finished");
+    }
+
+    /// Commits one batch and answers its submitters. An `Err` is fatal: the
+    /// store no longer matches what the sequencer believes.
+    pub fn commit(&mut self, batch: Vec<Submission>) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let committed = self.state.size;
+        let mut append = AppendBatch {
+            first: committed.0,
+            ..AppendBatch::default()
+        };
+        let mut pending = Vec::with_capacity(batch.len());
+        let mut envelopes: HashMap<Hash, LeafIndex> = HashMap::new();
+        let mut heads: HashMap<String, LeafIndex> = HashMap::new();
+        let mut state = self.state;
+        for sub in batch {
+            let canonical = sub.envelope.to_json();
+            let digest = Hash::sha256(&canonical);
+            // Step 1: assign. Identical resubmissions get the existing index.
+            let known = match envelopes.get(&digest) {
+                Some(i) => Some(*i),
+                None => match self.store.lookup(&IndexKey::Envelope(digest)) {
+                    Ok(found) => found,
+                    Err(e) => {
+                        let _ = sub.reply.send(Err(SubmitError::Storage(e.to_string())));
+                        continue;
+                    }
+                },
+            };
+            if let Some(index) = known {
+                pending.push(Pending {
+                    reply: sub.reply,
+                    index,
+                    duplicate: true,
+                });
+                continue;
+            }
+            if let Err(e) = references::check(&*self.store, committed, &sub.event) {
+                let _ = sub.reply.send(Err(e.into()));
+                continue;
+            }
+            let package = sub.event.package.as_str().to_owned();
+            let prev = match heads.get(&package) {
+                Some(i) => Some(*i),
+                None => match self.store.lookup(&IndexKey::PackageHead(package.clone())) {
+                    Ok(found) => found,
+                    Err(e) => {
+                        let _ = sub.reply.send(Err(SubmitError::Storage(e.to_string())));
+                        continue;
+                    }
+                },
+            };
+            let logged_at = self.clock.now_ms().max(state.clock);
+            let leaf = match Leaf::new(logged_at, prev, sub.envelope) {
+                Ok(leaf) => leaf,
+                Err(e) => {
+                    let _ = sub
+                        .reply
+                        .send(Err(SubmitError::Storage(format!("cannot build leaf: {e}"))));
+                    continue;
+                }
+            };
+            let index = LeafIndex(committed.0 + append.leaves.len() as u64);
+            let hash = leaf.hash();
+            append.nodes.extend(self.range.append(hash));
+            append
+                .keys
+                .extend(index_keys(&sub.event, hash, digest, index));
+            append.leaves.push(leaf.into_bytes());
+            state.size = index.tree_size_including();
+            state.clock = logged_at;
+            envelopes.insert(digest, index);
+            heads.insert(package, index);
+            pending.push(Pending {
+                reply: sub.reply,
+                index,
+                duplicate: false,
+            });
+        }
+        append.state = state;
+
+        if !append.leaves.is_empty() {
+            // Step 2: write.
+            if let Err(e) = self.store.append(&append) {
+                fail_all(pending, &e);
+                return self.reload();
+            }
+            self.state = state;
+            // Step 3: check the root against what the store now holds.
+            let stored = self.store.read_hashes(&root_nodes(state.size))?;
+            let stored_root = root_from_nodes(state.size, &stored)?;
+            if stored_root != self.range.root() {
+                fail_all(pending, &StoreError::Corrupt("root mismatch".into()));
+                return Err(StoreError::Corrupt(format!(
+                    "after writing, the stored tree of size {} has root {stored_root}, expected {}",
+                    state.size,
+                    self.range.root()
+                )));
+            }
+        }
+
+        // Step 4: sign and store, if the published checkpoint is behind.
+        let mut checkpoint = self.published.get();
+        if checkpoint.head().size != self.state.size {
+            match self.sign_and_store() {
+                Ok(cp) => {
+                    // Step 5: publish, now that it is durable.
+                    self.published.set(cp.clone());
+                    checkpoint = cp;
+                }
+                Err(e) => {
+                    fail_all(pending, &e);
+                    return Ok(());
+                }
+            }
+        }
+
+        self.metrics.record_batch(
+            append.leaves.len(),
+            started.elapsed(),
+            checkpoint.head().size.0,
+        );
+        // Step 6: answer, each with a proof against the checkpoint.
+        for p in pending {
+            let answer = self
+                .acknowledgement(p.index, p.duplicate, &checkpoint)
+                .map_err(|e| SubmitError::Storage(e.to_string()));
+            let _ = p.reply.send(answer);
+        }
+        Ok(())
+    }
+
+    fn acknowledgement(
+        &self,
+        index: LeafIndex,
+        duplicate: bool,
+        checkpoint: &Arc<SignedCheckpoint>,
+    ) -> Result<Accepted, StoreError> {
+        let size = checkpoint.head().size;
+        // The leaf hash is stored as node (0, index); read it with the proof.
+        let mut nodes = inclusion_proof_nodes(index, size)?;
+        nodes.push(NodeId::leaf(index));
+        let mut hashes = self.store.read_hashes(&nodes)?;
+        let leaf_hash = hashes.pop().expect("one hash per node");
+        Ok(Accepted {
+            index,
+            leaf_hash,
+            proof: inclusion_proof(index, size, &hashes)?,
+            checkpoint: checkpoint.clone(),
+            duplicate,
+        })
+    }
+
+    fn sign_and_store(&self) -> Result<Arc<SignedCheckpoint>, StoreError> {
+        let cp = Checkpoint::new(
+            self.origin.clone(),
+            TreeHead {
+                size: self.state.size,
+                root: self.range.root(),
+            },
+        );
+        let note = cp
+            .sign(&self.key)
+            .map_err(|e| StoreError::Corrupt(format!("cannot sign checkpoint: {e}")))?;
+        self.store
+            .put_checkpoint(self.state.size, &note.to_bytes())?;
+        Ok(Arc::new(SignedCheckpoint {
+            checkpoint: cp,
+            note,
+        }))
+    }
+
+    /// After a failed write: believe the store, whatever it kept.
+    fn reload(&mut self) -> Result<(), StoreError> {
+        let state = self.store.state()?;
+        self.range = load_range(&*self.store, state)?;
+        self.state = state;
+        Ok(())
+    }
+}
+
+fn fail_all(pending: Vec<Pending>, e: &StoreError) {
+    for p in pending {
+        let _ = p.reply.send(Err(SubmitError::Storage(e.to_string())));
+    }
+}
+
+/// Rebuilds the compact range of a stored tree from its stored nodes.
+pub fn load_range<S: LogStore + ?Sized>(
+    store: &S,
+    state: TreeState,
+) -> Result<CompactRange, StoreError> {
+    let hashes = store.read_hashes(&root_nodes(state.size))?;
+    Ok(CompactRange::from_nodes(state.size, hashes)?)
+}
+
+/// The index keys a new entry adds.
+fn index_keys(
+    event: &Event,
+    leaf: Hash,
+    envelope: Hash,
+    index: LeafIndex,
+) -> Vec<(IndexKey, LeafIndex)> {
+    let package = event.package.as_str().to_owned();
+    let mut keys = vec![
+        (IndexKey::LeafHash(leaf), index),
+        (IndexKey::Envelope(envelope), index),
+        (IndexKey::PackageHead(package.clone()), index),
+        (IndexKey::Package(package.clone()), index),
+    ];
+    if let Some(version) = event.version() {
+        keys.push((IndexKey::Version(package, version.to_string()), index));
+    }
+    if let EventBody::DeviceRegister(change) | EventBody::DeviceRevoke(change) = &event.body {
+        keys.push((
+            IndexKey::Device(
+                event.registry.as_str().to_owned(),
+                change.maintainer.clone(),
+                change.device.id.clone(),
+            ),
+            index,
+        ));
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,362 @@
+//! Sequencer tests: ordering, idempotency, references, the clock, and
+//! injected storage faults at every write step.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use gatelog_core::keys::SignatureType;
+use gatelog_core::merkle::verify_inclusion;
+use gatelog_core::sample::{SampleRegistry, device_key};
+use gatelog_core::{Envelope, Event, Leaf, LeafIndex, Origin, SignerKey, TreeSize, checkpoint};
+use tokio::sync::oneshot;
+
+use super::*;
+use crate::clock::ManualClock;
+use crate::keyfile::KeySource;
+use crate::log::{Log, recover};
+use crate::metrics::Metrics;
+use crate::store::faulty::{Fault, FaultyStore};
+use crate::store::memory::MemoryStore;
+use crate::store::rocks::RocksStore;
+
+const ORIGIN: &str = "test.gatelog/log";
+
+struct Harness<S: LogStore> {
+    seq: Sequencer<S>,
+    store: Arc<S>,
+    key: SignerKey,
+    clock: Arc<ManualClock>,
+    reg: SampleRegistry,
+}
+
+fn key() -> SignerKey {
+    SignerKey::from_seed(ORIGIN, SignatureType::Ed25519, &[5; 32]).unwrap()
+}
+
+fn harness<S: LogStore>(store: S) -> Harness<S> {
+    let store = Arc::new(store);
+    let log = Log::with_store(
+        store.clone(),
+        key(),
+        KeySource::File,
+        Origin::new(ORIGIN).unwrap(),
+    )
+    .unwrap();
+    let clock = Arc::new(ManualClock(AtomicU64::new(1_000_000)));
+    let seq = Sequencer::new(
+        store.clone(),
+        key(),
+        log.origin.clone(),
+        clock.clone(),
+        log.published.clone(),
+        Arc::new(Metrics::new()),
+    )
+    .unwrap();
+    Harness {
+        seq,
+        store,
+        key: key(),
+        clock,
+        reg: SampleRegistry::new("registry.example", 1),
+    }
+}
+
+type Answer = Result<Accepted, SubmitError>;
+
+impl<S: LogStore> Harness<S> {
+    fn commit(&mut self, envelopes: Vec<Envelope>) -> Vec<Answer> {
+        let mut receivers = Vec::new();
+        let batch = envelopes
+            .into_iter()
+            .map(|envelope| {
+                let (reply, rx) = oneshot::channel();
+                receivers.push(rx);
+                let event = Event::from_envelope(&envelope).unwrap();
+                Submission {
+                    envelope,
+                    event,
+                    reply,
+                }
+            })
+            .collect();
+        self.seq.commit(batch).unwrap();
+        receivers
+            .into_iter()
+            .map(|rx| rx.blocking_recv().unwrap())
+            .collect()
+    }
+
+    fn one(&mut self, envelope: Envelope) -> Answer {
+        self.commit(vec![envelope]).pop().unwrap()
+    }
+
+    fn size(&self) -> TreeSize {
+        self.store.state().unwrap().size
+    }
+
+    /// Checks an acknowledgement the way a client would.
+    fn check_ack(&self, ack: &Accepted) {
+        let cp = checkpoint::open(&ack.checkpoint.to_bytes(), &self.key.verifier()).unwrap();
+        verify_inclusion(&ack.leaf_hash, &ack.proof, &cp.head()).unwrap();
+        let leaf = self
+            .store
+            .read_leaves(ack.index.0, 1)
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(gatelog_core::leaf_hash(&leaf), ack.leaf_hash);
+    }
+
+    /// Stage + approve (signed by a registered device) + publish of `version`.
+    fn release(&mut self, package: &str, version: &str) -> [Accepted; 3] {
+        let tgz = format!("{package}-{version}").into_bytes();
+        let stage = self
+            .one(self.reg.stage(package, version, &tgz, "acme/widget", 100))
+            .unwrap();
+        let dev = device_key(1);
+        let approve = self
+            .one(self.reg.approve(
+                package,
+                version,
+                &tgz,
+                stage.index,
+                &stage.leaf_hash,
+                "alice",
+                Some(("key-1", &dev)),
+                200,
+            ))
+            .unwrap();
+        let publish = self
+            .one(
+                self.reg
+                    .publish(package, version, &tgz, stage.index, approve.index, 300),
+            )
+            .unwrap();
+        [stage, approve, publish]
+    }
+}
+
+fn leaf_at<S: LogStore>(h: &Harness<S>, i: LeafIndex) -> Leaf {
+    Leaf::parse(&h.store.read_leaves(i.0, 1).unwrap()[0]).unwrap()
+}
+
+fn sequences_a_release_with_proofs<S: LogStore>(store: S) {
+    let mut h = harness(store);
+    let dev = device_key(1);
+    let reg = h
+        .one(
+            h.reg
+                .device_register("@acme/widget", "alice", "key-1", &dev, 50),
+        )
+        .unwrap();
+    let [stage, approve, publish] = h.release("@acme/widget", "1.0.0");
+    assert_eq!(
+        [reg.index, stage.index, approve.index, publish.index].map(|i| i.0),
+        [0, 1, 2, 3]
+    );
+    for ack in [&reg, &stage, &approve, &publish] {
+        h.check_ack(ack);
+        assert!(!ack.duplicate);
+    }
+    // `prev` chains the package's events.
+    assert_eq!(leaf_at(&h, LeafIndex(0)).prev(), None);
+    assert_eq!(leaf_at(&h, LeafIndex(3)).prev(), Some(LeafIndex(2)));
+    assert_eq!(publish.checkpoint.head().size, TreeSize(4));
+}
+
+#[test]
+fn sequences_a_release_with_proofs_memory() {
+    sequences_a_release_with_proofs(MemoryStore::new());
+}
+
+#[test]
+fn sequences_a_release_with_proofs_rocksdb() {
+    let dir = tempfile::tempdir().unwrap();
+    sequences_a_release_with_proofs(RocksStore::open(dir.path()).unwrap());
+}
+
+#[test]
+fn identical_resubmission_returns_the_existing_entry() {
+    let mut h = harness(MemoryStore::new());
+    let env = h.reg.publish_direct("left-pad", "1.0.0", b"x", 10);
+    let answers = h.commit(vec![env.clone(), env.clone()]);
+    let (a, b) = (answers[0].as_ref().unwrap(), answers[1].as_ref().unwrap());
+    assert_eq!(a.index, b.index);
+    assert!(!a.duplicate && b.duplicate);
+    let later = h.one(env).unwrap();
+    assert_eq!(later.index, a.index);
+    assert!(later.duplicate);
+    h.check_ack(&later);
+    assert_eq!(h.size(), TreeSize(1));
+}
+
+#[test]
+fn logged_at_never_goes_backwards() {
+    let mut h = harness(MemoryStore::new());
+    h.one(h.reg.publish_direct("a", "1.0.0", b"1", 10)).unwrap();
+    h.clock.0.store(5, std::sync::atomic::Ordering::SeqCst);
+    h.one(h.reg.publish_direct("a", "1.0.1", b"2", 10)).unwrap();
+    assert_eq!(leaf_at(&h, LeafIndex(0)).logged_at(), 1_000_000);
+    assert_eq!(leaf_at(&h, LeafIndex(1)).logged_at(), 1_000_000);
+    assert_eq!(h.store.state().unwrap().clock, 1_000_000);
+}
+
+#[test]
+fn bad_references_are_refused_and_change_nothing() {
+    let mut h = harness(MemoryStore::new());
+    let dev = device_key(1);
+    h.one(
+        h.reg
+            .device_register("@acme/widget", "alice", "key-1", &dev, 50),
+    )
+    .unwrap();
+    let [stage, approve, _] = h.release("@acme/widget", "1.0.0");
+    let before = (h.size(), h.seq.published.get().to_bytes());
+    let tgz = b"@acme/widget-1.0.0";
+    let cases = [
+        // Dangling: no entry 99.
+        h.reg.approve(
+            "@acme/widget",
+            "1.0.0",
+            tgz,
+            LeafIndex(99),
+            &stage.leaf_hash,
+            "alice",
+            None,
+            1,
+        ),
+        // Points at the stage of another version.
+        h.reg.approve(
+            "@acme/widget",
+            "2.0.0",
+            tgz,
+            stage.index,
+            &stage.leaf_hash,
+            "alice",
+            None,
+            1,
+        ),
+        // Another tarball than the one staged.
+        h.reg.approve(
+            "@acme/widget",
+            "1.0.0",
+            b"other",
+            stage.index,
+            &stage.leaf_hash,
+            "alice",
+            None,
+            1,
+        ),
+        // `approve` field pointing at a stage event.
+        h.reg
+            .publish("@acme/widget", "1.0.0", tgz, stage.index, stage.index, 1),
+        // `stage` field pointing at an approve event.
+        h.reg.publish(
+            "@acme/widget",
+            "1.0.0",
+            tgz,
+            approve.index,
+            approve.index,
+            1,
+        ),
+        // A signature by another key than the registered device's.
+        h.reg.approve(
+            "@acme/widget",
+            "1.0.0",
+            tgz,
+            stage.index,
+            &stage.leaf_hash,
+            "alice",
+            Some(("key-1", &device_key(9))),
+            1,
+        ),
+    ];
+    for env in cases {
+        let answer = h.one(env);
+        assert!(
+            matches!(answer, Err(SubmitError::Reference(_))),
+            "{answer:?}"
+        );
+    }
+    assert_eq!((h.size(), h.seq.published.get().to_bytes()), before);
+    // A publish without approval is a fact the log records.
+    assert!(
+        h.one(h.reg.publish_direct("@acme/widget", "1.0.1", b"evil", 1))
+            .is_ok()
+    );
+}
+
+/// Every write step fails both ways; afterwards the log keeps working,
+/// restarts cleanly, and every acknowledged entry is present and proven.
+#[test]
+fn storage_faults_never_lose_acknowledged_entries() {
+    let steps: [(&str, Fault); 4] = [
+        ("append", Fault::FailNotPersisted),
+        ("append", Fault::FailPersisted),
+        ("checkpoint", Fault::FailNotPersisted),
+        ("checkpoint", Fault::FailPersisted),
+    ];
+    for (step, fault) in steps {
+        let dir = tempfile::tempdir().unwrap();
+        let mut h = harness(FaultyStore::new(RocksStore::open(dir.path()).unwrap()));
+        let mut acked = Vec::new();
+        for i in 0..3 {
+            acked.push(
+                h.one(h.reg.publish_direct("a", &format!("1.0.{i}"), b"x", 1))
+                    .unwrap(),
+            );
+        }
+        let signed_before = h.seq.published.get().head();
+        match step {
+            "append" => h.store.fail_next_append(fault),
+            _ => h.store.fail_next_checkpoint(fault),
+        }
+        let failed = h.one(h.reg.publish_direct("a", "2.0.0", b"y", 1));
+        assert!(
+            matches!(failed, Err(SubmitError::Storage(_))),
+            "{step} {fault:?}: {failed:?}"
+        );
+        // Nothing new was published to readers.
+        assert_eq!(
+            h.seq.published.get().head(),
+            signed_before,
+            "{step} {fault:?}"
+        );
+        // The log goes on: a retry of the same envelope and a new one succeed.
+        let retried = h.one(h.reg.publish_direct("a", "2.0.0", b"y", 1)).unwrap();
+        acked.push(retried);
+        acked.push(h.one(h.reg.publish_direct("a", "3.0.0", b"z", 1)).unwrap());
+        let size = h.size();
+        assert_eq!(
+            size,
+            TreeSize(5),
+            "{step} {fault:?}: no hole and no double entry"
+        );
+        for a in &acked {
+            h.check_ack(a);
+        }
+        // A restart agrees with what was signed.
+        let store = &h.store.inner;
+        let cp = recover(store, &h.key, &Origin::new(ORIGIN).unwrap()).unwrap();
+        assert_eq!(cp.head().size, size);
+        assert_eq!(cp.head().root, acked.last().unwrap().checkpoint.head().root);
+    }
+}
+
+#[test]
+fn a_crash_between_write_and_sign_is_signed_at_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut h = harness(FaultyStore::new(RocksStore::open(dir.path()).unwrap()));
+        h.one(h.reg.publish_direct("a", "1.0.0", b"x", 1)).unwrap();
+        h.store.fail_next_checkpoint(Fault::FailNotPersisted);
+        assert!(h.one(h.reg.publish_direct("a", "1.0.1", b"y", 1)).is_err());
+        // "Crash": drop everything with the entry durable but unsigned.
+    }
+    let store = RocksStore::open(dir.path()).unwrap();
+    assert_eq!(store.state().unwrap().size, TreeSize(2));
+    assert_eq!(store.latest_checkpoint().unwrap().unwrap().0, TreeSize(1));
+    let cp = recover(&store, &key(), &Origin::new(ORIGIN).unwrap()).unwrap();
+    assert_eq!(cp.head().size, TreeSize(2));
+    assert_eq!(store.latest_checkpoint().unwrap().unwrap().0, TreeSize(2));
+}
