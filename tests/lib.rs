@@ -40,11 +40,18 @@ pub struct Server {
 impl Server {
     /// Starts the server on `data` and waits until it answers.
     pub fn start(data: &std::path::Path, origin: &str) -> Server {
+        Server::start_with(data, origin, &[])
+    }
+
+    /// Starts the server with extra flags and waits until it answers.
+    pub fn start_with(data: &std::path::Path, origin: &str, extra: &[&str]) -> Server {
         let addr = free_addr();
         let child = Command::new(binary("gatelog-server"))
             .args(["--data", &data.display().to_string()])
             .args(["--listen", &addr.to_string()])
             .args(["--origin", origin])
+            .args(extra)
+            .env_remove("GATELOG_CONFIG")
             .env_remove("GATELOG_LOG_KEY")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -73,6 +80,12 @@ impl Server {
     pub fn get(&self, path: &str) -> (u16, Vec<u8>) {
         http_get(self.addr, path)
     }
+
+    /// Kills the server with SIGKILL, as a crash would, and waits for it.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Drop for Server {
@@ -82,32 +95,55 @@ impl Drop for Server {
     }
 }
 
-/// A minimal HTTP/1.1 GET over a fresh connection.
+/// A minimal HTTP/1.1 GET over a fresh connection; panics on I/O errors.
 pub fn http_get(addr: SocketAddr, path: &str) -> (u16, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    http_request(addr, "GET", path, &[]).expect("GET")
+}
+
+/// A minimal HTTP/1.1 POST of a JSON body over a fresh connection.
+pub fn http_post(addr: SocketAddr, path: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
+    http_request(addr, "POST", path, body)
+}
+
+/// One request over a fresh connection (`Connection: close`).
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> std::io::Result<(u16, Vec<u8>)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send request");
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )?;
+    s.write_all(body)?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read response");
+    s.read_to_end(&mut raw)?;
+    if raw.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "no response",
+        ));
+    }
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .expect("response has headers");
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no headers"))?;
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let status: u16 = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .expect("status code");
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no status"))?;
     let body = raw[split + 4..].to_vec();
     let chunked = head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked");
-    (status, if chunked { dechunk(&body) } else { body })
+    Ok((status, if chunked { dechunk(&body) } else { body }))
 }
 
 fn dechunk(mut body: &[u8]) -> Vec<u8> {
@@ -122,8 +158,12 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
         if len == 0 {
             return out;
         }
-        out.extend_from_slice(&body[eol + 2..eol + 2 + len]);
-        body = &body[eol + 2 + len + 2..];
+        // A truncated body (a server killed mid-answer) ends the data.
+        let Some(chunk) = body.get(eol + 2..eol + 2 + len) else {
+            return out;
+        };
+        out.extend_from_slice(chunk);
+        body = body.get(eol + 2 + len + 2..).unwrap_or_default();
     }
 }
 

@@ -192,3 +192,115 @@ pub fn recover<S: LogStore + ?Sized>(
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+    use crate::store::{AppendBatch, TreeState};
+    use gatelog_core::CompactRange;
+    use gatelog_core::keys::SignatureType;
+
+    fn key() -> SignerKey {
+        SignerKey::from_seed("test.example/log", SignatureType::Ed25519, &[1; 32]).unwrap()
+    }
+
+    fn origin() -> Origin {
+        Origin::new("test.example/log").unwrap()
+    }
+
+    /// Appends `n` raw leaves (no index keys) after `first`.
+    fn append(store: &MemoryStore, range: &mut CompactRange, n: u64) {
+        let first = range.size().0;
+        let mut batch = AppendBatch {
+            first,
+            ..AppendBatch::default()
+        };
+        for i in first..first + n {
+            let leaf = format!("leaf {i}").into_bytes();
+            batch.nodes.extend(range.append(leaf_hash(&leaf)));
+            batch.leaves.push(leaf);
+        }
+        batch.state = TreeState {
+            size: range.size(),
+            clock: 0,
+        };
+        store.append(&batch).unwrap();
+    }
+
+    #[test]
+    fn first_start_signs_the_empty_tree_and_restart_agrees() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(dir.path(), "test.example/log").unwrap();
+        assert_eq!(log.key_source, KeySource::Created);
+        let first = log.published.get().to_bytes();
+        let opened = checkpoint::open(&first, &log.key.verifier()).unwrap();
+        assert_eq!(opened.head(), TreeHead::empty());
+        drop(log);
+        let again = Log::open(dir.path(), "test.example/log").unwrap();
+        assert_eq!(again.published.get().to_bytes(), first);
+    }
+
+    #[test]
+    fn unsigned_durable_entries_are_signed_at_startup() {
+        let store = MemoryStore::new();
+        recover(&store, &key(), &origin()).unwrap();
+        let mut range = CompactRange::new();
+        append(&store, &mut range, 5);
+        let cp = recover(&store, &key(), &origin()).unwrap();
+        assert_eq!(cp.head(), range.head());
+        assert_eq!(store.latest_checkpoint().unwrap().unwrap().0, TreeSize(5));
+    }
+
+    #[test]
+    fn disagreements_refuse_to_start() {
+        let check = |store: &MemoryStore, why: &str| {
+            let err = recover(store, &key(), &origin()).unwrap_err();
+            assert!(matches!(err, OpenError::StateMismatch(_)), "{why}: {err}");
+            assert!(err.to_string().contains("REFUSING TO START"), "{why}");
+        };
+
+        // A checkpoint signed by another key.
+        let store = MemoryStore::new();
+        let stranger =
+            SignerKey::from_seed("test.example/log", SignatureType::Ed25519, &[9; 32]).unwrap();
+        let forged = Checkpoint::new(origin(), TreeHead::empty())
+            .sign(&stranger)
+            .unwrap();
+        store
+            .put_checkpoint(TreeSize(0), &forged.to_bytes())
+            .unwrap();
+        check(&store, "foreign signature");
+
+        // Fewer entries than the log signed: acknowledged entries lost.
+        let store = MemoryStore::new();
+        let mut range = CompactRange::new();
+        append(&store, &mut range, 3);
+        let mut bigger = range.clone();
+        bigger.append(leaf_hash(b"lost"));
+        let cp = Checkpoint::new(origin(), bigger.head())
+            .sign(&key())
+            .unwrap();
+        store.put_checkpoint(TreeSize(4), &cp.to_bytes()).unwrap();
+        check(&store, "lost entries");
+
+        // Same size, another root (a rewritten history).
+        let store = MemoryStore::new();
+        let mut range = CompactRange::new();
+        append(&store, &mut range, 3);
+        let mut other = CompactRange::new();
+        for i in 0..3u8 {
+            other.append(leaf_hash(&[i]));
+        }
+        let cp = Checkpoint::new(origin(), other.head())
+            .sign(&key())
+            .unwrap();
+        store.put_checkpoint(TreeSize(3), &cp.to_bytes()).unwrap();
+        check(&store, "other root");
+
+        // Entries but no checkpoint ever.
+        let store = MemoryStore::new();
+        append(&store, &mut CompactRange::new(), 2);
+        check(&store, "no checkpoint");
+    }
+}

@@ -330,34 +330,60 @@ impl<S: LogStore> Sequencer<S> {
             checkpoint.head().size.0,
         );
         // Step 6: answer, each with a proof against the checkpoint.
-        for p in pending {
-            let answer = self
-                .acknowledgement(p.index, p.duplicate, &checkpoint)
-                .map_err(|e| SubmitError::Storage(e.to_string()));
-            let _ = p.reply.send(answer);
+        let fresh: HashMap<NodeId, Hash> = append.nodes.iter().copied().collect();
+        match self.acknowledgements(&pending, &checkpoint, fresh) {
+            Ok(acks) => {
+                for (p, ack) in pending.into_iter().zip(acks) {
+                    let _ = p.reply.send(Ok(ack));
+                }
+            }
+            Err(e) => fail_all(pending, &e),
         }
         Ok(())
     }
 
-    fn acknowledgement(
+    /// Builds every submitter's answer. Proofs of one batch share most of
+    /// their nodes, and the batch's own nodes are still in memory, so the
+    /// store is asked once, for the distinct nodes not in `known`.
+    fn acknowledgements(
         &self,
-        index: LeafIndex,
-        duplicate: bool,
+        pending: &[Pending],
         checkpoint: &Arc<SignedCheckpoint>,
-    ) -> Result<Accepted, StoreError> {
+        mut known: HashMap<NodeId, Hash>,
+    ) -> Result<Vec<Accepted>, StoreError> {
         let size = checkpoint.head().size;
-        // The leaf hash is stored as node (0, index); read it with the proof.
-        let mut nodes = inclusion_proof_nodes(index, size)?;
-        nodes.push(NodeId::leaf(index));
-        let mut hashes = self.store.read_hashes(&nodes)?;
-        let leaf_hash = hashes.pop().expect("one hash per node");
-        Ok(Accepted {
-            index,
-            leaf_hash,
-            proof: inclusion_proof(index, size, &hashes)?,
-            checkpoint: checkpoint.clone(),
-            duplicate,
-        })
+        let mut wanted = Vec::with_capacity(pending.len());
+        let mut missing = Vec::new();
+        let mut asked = std::collections::HashSet::new();
+        for p in pending {
+            let nodes = inclusion_proof_nodes(p.index, size)?;
+            for id in nodes.iter().copied().chain([NodeId::leaf(p.index)]) {
+                if !known.contains_key(&id) && asked.insert(id) {
+                    missing.push(id);
+                }
+            }
+            wanted.push(nodes);
+        }
+        known.extend(
+            missing
+                .iter()
+                .copied()
+                .zip(self.store.read_hashes(&missing)?),
+        );
+        pending
+            .iter()
+            .zip(wanted)
+            .map(|(p, nodes)| {
+                let hashes: Vec<Hash> = nodes.iter().map(|id| known[id]).collect();
+                Ok(Accepted {
+                    index: p.index,
+                    leaf_hash: known[&NodeId::leaf(p.index)],
+                    proof: inclusion_proof(p.index, size, &hashes)?,
+                    checkpoint: checkpoint.clone(),
+                    duplicate: p.duplicate,
+                })
+            })
+            .collect()
     }
 
     fn sign_and_store(&self) -> Result<Arc<SignedCheckpoint>, StoreError> {
