@@ -1,7 +1,14 @@
 //! # gatelog-client
 //!
-//! The `gatelog` command line and the library behind it. Today it makes
-//! keys ([`keygen`]); verifying lockfiles against a log, fetching and
-//! checking checkpoints and proofs, and submitting events build on it.
+//! The `gatelog` command line and the library behind it:
+//! - [`keygen`]: new keys for logs, registries, devices and witnesses;
+//! - [`logclient`]: an HTTP client of one log that verifies everything it
+//!   receives (checkpoint signatures, leaf hashes, inclusion and
+//!   consistency proofs);
+//! - [`hammer`]: a load generator with verifying readers, for benchmarks.
+//!
+//! Lockfile verification (`gatelog verify`) builds on [`logclient`].
 
+pub mod hammer;
 pub mod keygen;
+pub mod logclient;

@@ -203,7 +203,15 @@ impl Config {
                     .unwrap_or(10)
                     .max(1),
             ),
-            json_logs: flags.log_format.or(file.log_format).as_deref() == Some("json"),
+            json_logs: match flags.log_format.or(file.log_format).as_deref() {
+                None | Some("text") => false,
+                Some("json") => true,
+                Some(other) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "log_format must be \"text\" or \"json\", got {other:?}"
+                    )));
+                }
+            },
         })
     }
 }

@@ -41,6 +41,12 @@ pub enum KeyFileError {
         /// Configured origin.
         origin: String,
     },
+    /// The folder holds a log but its key is gone.
+    #[error(
+        "{0} is missing but the data folder already holds a log; restore the key \
+         (or set GATELOG_LOG_KEY) instead of letting a new key sign for this log"
+    )]
+    Missing(PathBuf),
     /// No randomness for a new key.
     #[error("cannot get randomness for a new key: {0}")]
     Random(String),
@@ -57,8 +63,14 @@ pub enum KeySource {
     Created,
 }
 
-/// Loads the log key for `origin`, creating one if there is none.
-pub fn load_or_create(data: &Path, origin: &str) -> Result<(SignerKey, KeySource), KeyFileError> {
+/// Loads the log key for `origin`, creating one if there is none and
+/// `may_create` (false when the folder already holds a log: a missing key
+/// then is an error, never a reason to sign with a new one).
+pub fn load_or_create(
+    data: &Path,
+    origin: &str,
+    may_create: bool,
+) -> Result<(SignerKey, KeySource), KeyFileError> {
     let (key, source) = if let Ok(text) = std::env::var(KEY_ENV) {
         let key = SignerKey::parse(&text).map_err(|source| KeyFileError::Parse {
             from: KEY_ENV.into(),
@@ -75,8 +87,11 @@ pub fn load_or_create(data: &Path, origin: &str) -> Result<(SignerKey, KeySource
                 })?;
                 (key, KeySource::File)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && may_create => {
                 (create(&path, origin)?, KeySource::Created)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(KeyFileError::Missing(path));
             }
             Err(source) => return Err(KeyFileError::Io { path, source }),
         }
@@ -124,23 +139,29 @@ mod tests {
     #[test]
     fn creates_a_private_key_once_and_reloads_it() {
         let dir = tempfile::tempdir().unwrap();
-        let (a, src) = load_or_create(dir.path(), "test.example/log").unwrap();
+        let (a, src) = load_or_create(dir.path(), "test.example/log", true).unwrap();
         assert_eq!(src, KeySource::Created);
         let mode = fs::metadata(dir.path().join(KEY_FILE))
             .unwrap()
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
-        let (b, src) = load_or_create(dir.path(), "test.example/log").unwrap();
+        let (b, src) = load_or_create(dir.path(), "test.example/log", true).unwrap();
         assert_eq!(src, KeySource::File);
         assert_eq!(a.verifier(), b.verifier());
         assert!(matches!(
-            load_or_create(dir.path(), "other.example/log"),
+            load_or_create(dir.path(), "other.example/log", true),
             Err(KeyFileError::NameMismatch { .. })
         ));
+        let empty = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            load_or_create(empty.path(), "test.example/log", false),
+            Err(KeyFileError::Missing(_))
+        ));
+        assert!(!empty.path().join(KEY_FILE).exists());
         fs::write(dir.path().join(KEY_FILE), "garbage").unwrap();
         assert!(matches!(
-            load_or_create(dir.path(), "test.example/log"),
+            load_or_create(dir.path(), "test.example/log", true),
             Err(KeyFileError::Parse { .. })
         ));
     }

@@ -71,7 +71,9 @@ impl Log<RocksStore> {
         let origin = Origin::new(origin).map_err(OpenError::Origin)?;
         std::fs::create_dir_all(data)
             .map_err(|e| OpenError::DataDir(data.display().to_string(), e))?;
-        let (key, key_source) = keyfile::load_or_create(data, origin.as_str())?;
+        // RocksDB's CURRENT file exists once a store was created.
+        let holds_a_log = data.join("db").join("CURRENT").exists();
+        let (key, key_source) = keyfile::load_or_create(data, origin.as_str(), !holds_a_log)?;
         let store = Arc::new(RocksStore::open(&data.join("db"))?);
         Log::with_store(store, key, key_source, origin)
     }

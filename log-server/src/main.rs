@@ -7,8 +7,8 @@ use std::sync::Arc;
 use clap::Parser;
 use gatelog_server::clock::SystemClock;
 use gatelog_server::config::{Config, Flags};
-use gatelog_server::keyfile::KeySource;
-use gatelog_server::log::Log;
+use gatelog_server::keyfile::{KeyFileError, KeySource};
+use gatelog_server::log::{Log, OpenError};
 use gatelog_server::submitters::Submitters;
 use gatelog_server::{Settings, run, start};
 
@@ -55,7 +55,13 @@ async fn main() -> ExitCode {
         Ok(log) => log,
         Err(e) => {
             eprintln!("gatelog-server: {e}");
-            return ExitCode::FAILURE;
+            // An unusable origin or a key for another origin is configuration.
+            return match e {
+                OpenError::Origin(_) | OpenError::Key(KeyFileError::NameMismatch { .. }) => {
+                    ExitCode::from(2)
+                }
+                _ => ExitCode::FAILURE,
+            };
         }
     };
     let listener = match tokio::net::TcpListener::bind(config.listen).await {

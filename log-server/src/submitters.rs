@@ -14,7 +14,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 pub struct Submitters {
     keyring: Keyring,
     names: HashMap<[u8; 32], String>,
-    limiter: Option<DefaultKeyedRateLimiter<String>>,
+    limiter: Option<(DefaultKeyedRateLimiter<String>, u32)>,
 }
 
 /// Why an envelope's submitter was refused.
@@ -31,6 +31,16 @@ pub enum SubmitterError {
         /// When a retry may succeed.
         retry_after: Duration,
     },
+    /// More events at once than the submitter's burst can ever allow.
+    #[error("a batch of {events} events from {name} exceeds its burst of {burst}")]
+    OverBurst {
+        /// The submitter.
+        name: String,
+        /// Events in the request.
+        events: u32,
+        /// The burst.
+        burst: u32,
+    },
 }
 
 impl Submitters {
@@ -45,7 +55,7 @@ impl Submitters {
         let limiter = rate.and_then(|(per_second, burst)| {
             let quota = Quota::per_second(NonZeroU32::new(per_second)?)
                 .allow_burst(NonZeroU32::new(burst.max(1))?);
-            Some(RateLimiter::keyed(quota))
+            Some((RateLimiter::keyed(quota), burst.max(1)))
         });
         Submitters {
             keyring,
@@ -76,7 +86,7 @@ impl Submitters {
 
     /// Charges `n` events to `name`'s rate limit.
     pub fn charge(&self, name: &str, n: u32) -> Result<(), SubmitterError> {
-        let Some(limiter) = &self.limiter else {
+        let Some((limiter, burst)) = &self.limiter else {
             return Ok(());
         };
         let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
@@ -90,7 +100,11 @@ impl Submitters {
                 not_until.wait_time_from(DefaultClock::default().now()),
             )),
             // More than the burst at once can never pass: ask for a smaller batch.
-            Err(_) => Err(limited(Duration::from_secs(1))),
+            Err(_) => Err(SubmitterError::OverBurst {
+                name: name.to_owned(),
+                events: n.get(),
+                burst: *burst,
+            }),
         }
     }
 }

@@ -26,6 +26,7 @@ use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::http::error::ApiError;
 use crate::metrics::Metrics;
 use crate::published::Published;
 use crate::sequencer::SequencerHandle;
@@ -46,7 +47,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// False once the sequencer stopped.
     pub sequencer_alive: Arc<AtomicBool>,
-    /// `/healthz` fails when entries have waited unsigned longer than this.
+    /// `/healthz` fails when written entries have waited unsigned longer than this.
     pub max_checkpoint_lag: Duration,
     /// The log's origin.
     pub origin: String,
@@ -67,6 +68,8 @@ pub fn app(state: Arc<AppState>, request_timeout: Duration) -> Router {
         .route("/v1/bundles", post(query::bundles_many))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -77,20 +80,21 @@ pub fn app(state: Arc<AppState>, request_timeout: Duration) -> Router {
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let cp = state.published.get();
-    let age = state.published.installed_at().elapsed();
-    let durable = state.store.state().map(|s| s.size);
     let alive = state.sequencer_alive.load(Ordering::SeqCst);
-    // Unhealthy: the sequencer stopped, storage fails, or durable entries
+    // Unhealthy: the sequencer stopped, storage fails, or written entries
     // have waited for a signature longer than allowed.
-    let problem = match durable {
-        _ if !alive => Some("the sequencer stopped".to_owned()),
-        Err(e) => Some(format!("storage: {e}")),
-        Ok(size) if size > cp.head().size && age > state.max_checkpoint_lag => Some(format!(
-            "{} entries have waited {:.1}s for a checkpoint",
-            size.0 - cp.head().size.0,
-            age.as_secs_f64()
-        )),
-        Ok(_) => None,
+    let problem = if !alive {
+        Some("the sequencer stopped".to_owned())
+    } else if let Err(e) = state.store.state() {
+        Some(e.to_string())
+    } else {
+        match state.published.unsigned_for() {
+            Some(waited) if waited > state.max_checkpoint_lag => Some(format!(
+                "entries have waited {:.1}s for a checkpoint",
+                waited.as_secs_f64()
+            )),
+            _ => None,
+        }
     };
     let status = if problem.is_some() {
         StatusCode::SERVICE_UNAVAILABLE
@@ -102,9 +106,22 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         "problem": problem,
         "origin": state.origin,
         "tree_size": cp.head().size.0,
-        "checkpoint_age_seconds": age.as_secs_f64(),
+        "checkpoint_age_seconds": state.published.installed_at().elapsed().as_secs_f64(),
     });
     (status, axum::Json(body)).into_response()
+}
+
+/// Unknown paths and methods get the same JSON error shape as the rest.
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; see docs/api.md")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method; see docs/api.md",
+    )
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use gatelog_core::event::{EventBody, PackageName};
@@ -80,9 +81,11 @@ pub struct SizeQuery {
 /// `GET /v1/entries/{index}?tree_size=N`.
 pub async fn entry(
     State(state): State<Arc<AppState>>,
-    Path(index): Path<u64>,
-    Query(q): Query<SizeQuery>,
+    index: Result<Path<u64>, PathRejection>,
+    q: Result<Query<SizeQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    let Path(index) = index.map_err(|e| ApiError::bad_request("bad_index", e.body_text()))?;
     let size = size_for(&state, q.tree_size)?;
     if index >= size.0 {
         return Err(ApiError::not_found(format!(
@@ -106,8 +109,9 @@ pub struct InclusionQuery {
 /// `GET /v1/proofs/inclusion?index=I|leaf_hash=H[&tree_size=N]`.
 pub async fn inclusion(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<InclusionQuery>,
+    q: Result<Query<InclusionQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let q = query(q)?;
     let size = size_for(&state, q.tree_size)?;
     let store: Store = state.store.clone();
     let index = match (q.index, q.leaf_hash) {
@@ -147,8 +151,9 @@ pub struct ConsistencyQuery {
 /// `GET /v1/proofs/consistency?old=M[&new=N]`.
 pub async fn consistency(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<ConsistencyQuery>,
+    q: Result<Query<ConsistencyQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let q = query(q)?;
     let new = size_for(&state, q.new)?;
     let old = TreeSize(q.old);
     if old > new {
@@ -164,6 +169,12 @@ pub async fn consistency(
     })
     .await?;
     Ok(Json(json!({"old_size": old.0, "new_size": new.0, "path": proof.path})).into_response())
+}
+
+/// Turns axum's query rejection into the API's JSON error.
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request("bad_query", e.body_text()))
 }
 
 fn package(name: &str) -> Result<PackageName, ApiError> {
@@ -182,8 +193,9 @@ pub struct EventsQuery {
 /// log order, with proofs against the latest checkpoint.
 pub async fn events(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<EventsQuery>,
+    q: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let q = query(q)?;
     let name = package(&q.package)?;
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let cp = state.published.get();
@@ -203,7 +215,7 @@ pub async fn events(
     .await?;
     Ok(Json(json!({
         "package": q.package,
-        "tree_size": size.0,
+        "checkpoint": checkpoint_json(&cp),
         "events": entries,
         "next_after": next,
     }))
@@ -235,12 +247,15 @@ fn bundle_indexes(
                     a.maintainer.clone(),
                     a.device.id.clone(),
                 );
-                out.extend(
-                    store
-                        .scan(&dev, None, 256)?
-                        .into_iter()
-                        .filter(|i| size.contains(*i)),
-                );
+                let mut after = None;
+                loop {
+                    let page = store.scan(&dev, after, 256)?;
+                    let Some(last) = page.last().copied() else {
+                        break;
+                    };
+                    out.extend(page.into_iter().filter(|i| size.contains(*i)));
+                    after = Some(last);
+                }
             }
         }
         after = Some(last);
@@ -272,8 +287,9 @@ pub struct BundleQuery {
 /// `GET /v1/bundle?package=P&version=V`: one release bundle.
 pub async fn bundle_one(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<BundleQuery>,
+    q: Result<Query<BundleQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let q = query(q)?;
     let name = package(&q.package)?;
     let cp: Arc<SignedCheckpoint> = state.published.get();
     let size = cp.head().size;

@@ -24,8 +24,8 @@ use super::json::accepted_json;
 use crate::sequencer::{Accepted, Submission};
 use crate::submitters::SubmitterError;
 
-/// Largest body of `POST /v1/entries`.
-pub const MAX_ENTRY_BODY: usize = 64 * 1024;
+/// Largest body of `POST /v1/entries`: the largest envelope accepted.
+pub const MAX_ENTRY_BODY: usize = gatelog_core::dsse::MAX_ENVELOPE_SIZE;
 /// Most envelopes in one batch.
 pub const MAX_BATCH_ENTRIES: usize = 1000;
 /// Largest body of `POST /v1/entries/batch`.
@@ -60,7 +60,28 @@ fn refuse_submitter(e: SubmitterError) -> ApiError {
             format!("submitter {name} exceeds its rate limit"),
         )
         .retry_after(retry_after.as_secs().max(1)),
+        SubmitterError::OverBurst {
+            name,
+            events,
+            burst,
+        } => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "a batch of {events} events from {name} exceeds its burst of {burst}; \
+                 send smaller batches"
+            ),
+        )
+        .retry_after(1),
     }
+}
+
+/// The host (with port, if any) of a registry origin.
+fn registry_host(origin: &str) -> &str {
+    origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .unwrap_or(origin)
 }
 
 /// Parses and checks one envelope; returns it with its event and submitter.
@@ -76,6 +97,18 @@ fn check_envelope(state: &AppState, bytes: &[u8]) -> Result<(Envelope, Event, St
         .map_err(refuse_submitter)?;
     let event = Event::from_envelope(&envelope)
         .map_err(|e| ApiError::bad_request("bad_event", e.to_string()))?;
+    // A registry speaks only for itself: its key is named after the host of
+    // the `registry` origin its events carry.
+    if registry_host(event.registry.as_str()) != submitter {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong_registry",
+            format!(
+                "submitter {submitter} may not log events of registry {}",
+                event.registry.as_str()
+            ),
+        ));
+    }
     Ok((envelope, event, submitter))
 }
 

@@ -359,6 +359,12 @@ async fn bad_submissions_get_clear_errors_and_change_nothing() {
             "",
         ),
         (t.reg.approve("a", "1.0.0", b"x", LeafIndex(99), &Hash::default(), "m", None, 1).to_json(), StatusCode::BAD_REQUEST, "bad_reference"),
+        // An allowed registry logging in another registry's name.
+        (
+            t.reg.sign_json(r#"{"type":"unpublish","package":"a","registry":"https://other.example","time":"2026-01-01T00:00:00Z","version":"1.0.0","by":"x"}"#).unwrap().to_json(),
+            StatusCode::FORBIDDEN,
+            "wrong_registry",
+        ),
     ];
     for (body, status, code) in cases {
         let (s, _, v) = t.post("/v1/entries", body).await;
@@ -376,7 +382,8 @@ async fn bad_submissions_get_clear_errors_and_change_nothing() {
     );
     // The 413 names the limit.
     let (_, _, v) = t.post("/v1/entries", vec![b' '; 70 * 1024]).await;
-    assert!(v["message"].as_str().unwrap().contains("65536"), "{v}");
+    let limit = crate::http::submit::MAX_ENTRY_BODY.to_string();
+    assert!(v["message"].as_str().unwrap().contains(&limit), "{v}");
     // Rate limit (burst 3 already spent by the accepted entries): 429 with Retry-After.
     let (s, h, v) = t
         .post(
@@ -406,9 +413,20 @@ async fn bad_submissions_get_clear_errors_and_change_nothing() {
         ("/v1/events?package=Not%20A%20Name", StatusCode::BAD_REQUEST),
         ("/v1/bundle?package=a", StatusCode::BAD_REQUEST),
         ("/nope", StatusCode::NOT_FOUND),
+        ("/v1/events", StatusCode::BAD_REQUEST),
+        ("/v1/events?package=a&limit=x", StatusCode::BAD_REQUEST),
     ] {
-        assert_eq!(t.get(uri).await.0, status, "{uri}");
+        let (s, v) = t.get_json(uri).await;
+        assert_eq!(s, status, "{uri}");
+        // Every error, even axum's own rejections, is the JSON error shape.
+        assert!(
+            v["error"].is_string() && v["message"].is_string(),
+            "{uri}: {v}"
+        );
     }
+    let (s, _, v) = t.post("/checkpoint", vec![]).await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(v["error"], "method_not_allowed");
     let (s, _, _) = t.post("/v1/bundles", b"{\"releases\": 5}".to_vec()).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(t.checkpoint().await, after_valid);

@@ -245,7 +245,11 @@ impl<S: LogStore> Sequencer<S> {
                 continue;
             }
             if let Err(e) = references::check(&*self.store, committed, &sub.event) {
-                let _ = sub.reply.send(Err(e.into()));
+                let answer = match e {
+                    ReferenceError::Store(s) => SubmitError::Storage(s.to_string()),
+                    refused => SubmitError::Reference(refused),
+                };
+                let _ = sub.reply.send(Err(answer));
                 continue;
             }
             let package = sub.event.package.as_str().to_owned();
@@ -289,6 +293,7 @@ impl<S: LogStore> Sequencer<S> {
         append.state = state;
 
         if !append.leaves.is_empty() {
+            self.published.mark_unsigned();
             // Step 2: write.
             if let Err(e) = self.store.append(&append) {
                 fail_all(pending, &e);

@@ -1,0 +1,151 @@
+//! The hammer's workload: release chains as a registry would log them.
+//! Each package first gets a `device-register` for its maintainer's signing
+//! key; then each release is a `stage` from CI, an `approve` signed by the
+//! device over the staged tarball (once the stage's index and leaf hash are
+//! known), and a `publish` naming both. Stages are signed ahead of time; the
+//! follow-ups are signed as acknowledgements arrive, as in real life.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use ed25519_dalek::SigningKey;
+use gatelog_core::sample::{SampleRegistry, device_key};
+use gatelog_core::{Envelope, LeafIndex};
+
+use crate::logclient::Ack;
+
+/// What a submitted envelope was, so its acknowledgement can be followed up.
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// A device registration (no follow-up).
+    Register,
+    /// A stage of release `n`.
+    Stage(u64),
+    /// The approval of release `n`, whose stage is at this index.
+    Approve(u64, LeafIndex),
+    /// The publish of release `n` (end of the chain).
+    Publish(u64),
+}
+
+/// Work shared by all writers.
+pub struct Workload {
+    registry: SampleRegistry,
+    packages: u64,
+    devices: Vec<SigningKey>,
+    ready: Mutex<VecDeque<(Step, Envelope)>>,
+}
+
+const TIME: i64 = 1_780_000_000;
+
+impl Workload {
+    /// `releases` release chains over `packages` packages, stages pre-signed.
+    pub fn new(registry: SampleRegistry, packages: u64, releases: u64) -> Workload {
+        let packages = packages.max(1);
+        // One signing device per maintainer; a maintainer has several packages.
+        let devices: Vec<SigningKey> = (0..MAINTAINERS).map(|m| device_key(m as u8)).collect();
+        let mut ready = VecDeque::new();
+        for p in 0..packages {
+            let env = registry.device_register(
+                &package(p),
+                &maintainer(p),
+                "key-1",
+                &devices[(p % MAINTAINERS) as usize],
+                TIME,
+            );
+            ready.push_back((Step::Register, env));
+        }
+        for n in 0..releases {
+            let p = n % packages;
+            let env = registry.stage(
+                &package(p),
+                &version(n, packages),
+                &tarball(n),
+                "acme/widget",
+                TIME + n as i64,
+            );
+            ready.push_back((Step::Stage(n), env));
+        }
+        Workload {
+            registry,
+            packages,
+            devices,
+            ready: Mutex::new(ready),
+        }
+    }
+
+    /// Takes up to `n` envelopes to send.
+    pub fn take(&self, n: usize) -> Vec<(Step, Envelope)> {
+        let mut q = self.ready.lock().unwrap_or_else(|e| e.into_inner());
+        let n = n.min(q.len());
+        q.drain(..n).collect()
+    }
+
+    /// Queues the next step of a chain after an acknowledgement. Follow-ups
+    /// go to the front so chains complete while new stages keep flowing.
+    pub fn acknowledged(&self, step: &Step, ack: &Ack) {
+        let next = match *step {
+            Step::Register | Step::Publish(_) => return,
+            Step::Stage(n) => {
+                let p = n % self.packages;
+                let env = self.registry.approve(
+                    &package(p),
+                    &version(n, self.packages),
+                    &tarball(n),
+                    ack.index,
+                    &ack.leaf_hash,
+                    &maintainer(p),
+                    Some(("key-1", &self.devices[(p % MAINTAINERS) as usize])),
+                    TIME + n as i64 + 300,
+                );
+                (Step::Approve(n, ack.index), env)
+            }
+            Step::Approve(n, stage) => {
+                let p = n % self.packages;
+                let env = self.registry.publish(
+                    &package(p),
+                    &version(n, self.packages),
+                    &tarball(n),
+                    stage,
+                    ack.index,
+                    TIME + n as i64 + 400,
+                );
+                (Step::Publish(n), env)
+            }
+        };
+        self.ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_front(next);
+    }
+
+    /// Puts envelopes back after a refused request (retried later).
+    pub fn requeue(&self, items: Vec<(Step, Envelope)>) {
+        let mut q = self.ready.lock().unwrap_or_else(|e| e.into_inner());
+        for item in items.into_iter().rev() {
+            q.push_front(item);
+        }
+    }
+
+    /// A published release to read back: (package, version).
+    pub fn release(&self, n: u64) -> (String, String) {
+        (package(n % self.packages), version(n, self.packages))
+    }
+}
+
+fn package(p: u64) -> String {
+    format!("@hammer/pkg-{p}")
+}
+
+const MAINTAINERS: u64 = 97;
+
+fn maintainer(p: u64) -> String {
+    format!("maintainer-{}", p % MAINTAINERS)
+}
+
+fn version(n: u64, packages: u64) -> String {
+    format!("1.{}.0", n / packages)
+}
+
+fn tarball(n: u64) -> Vec<u8> {
+    format!("release-{n}.tgz").into_bytes()
+}

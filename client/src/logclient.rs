@@ -1,0 +1,292 @@
+//! A small HTTP client for one gatelog log that trusts nothing it receives:
+//! checkpoints are opened with the log's key, leaves are hashed locally and
+//! every inclusion proof is checked.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use gatelog_core::merkle::{verify_consistency, verify_inclusion};
+use gatelog_core::{
+    ConsistencyProof, Envelope, Hash, InclusionProof, LeafIndex, SignedCheckpoint, TreeHead,
+    TreeSize, VerifierKey, checkpoint, leaf_hash,
+};
+use serde_json::Value;
+
+/// Why a request to the log failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The log could not be reached or did not answer in time.
+    #[error("log unreachable: {0}")]
+    Unreachable(String),
+    /// The log answered with an error status.
+    #[error("log answered {status}: {message}")]
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// The error message in the body.
+        message: String,
+    },
+    /// The answer is not what the API promises.
+    #[error("malformed answer: {0}")]
+    Malformed(String),
+    /// The answer does not verify: a wrong signature or proof.
+    #[error("verification failed: {0}")]
+    Verification(String),
+}
+
+/// A verified acknowledgement of one submitted entry.
+#[derive(Clone, Debug)]
+pub struct Ack {
+    /// The entry's index.
+    pub index: LeafIndex,
+    /// Its leaf hash.
+    pub leaf_hash: Hash,
+    /// The checkpoint its inclusion was proven against.
+    pub head: TreeHead,
+}
+
+/// Client of one log.
+#[derive(Clone)]
+pub struct LogClient {
+    base: String,
+    key: VerifierKey,
+    http: reqwest::Client,
+}
+
+fn malformed(what: &str) -> ClientError {
+    ClientError::Malformed(what.to_owned())
+}
+
+fn hash_at(v: &Value, what: &str) -> Result<Hash, ClientError> {
+    v.as_str()
+        .and_then(Hash::from_hex)
+        .ok_or_else(|| malformed(what))
+}
+
+fn path_of(v: &Value) -> Result<Vec<Hash>, ClientError> {
+    v.as_array()
+        .ok_or_else(|| malformed("proof path"))?
+        .iter()
+        .map(|h| hash_at(h, "proof hash"))
+        .collect()
+}
+
+impl LogClient {
+    /// A client for the log at `base` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base: &str, key: VerifierKey) -> Result<LogClient, ClientError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(64)
+            .build()
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        Ok(LogClient {
+            base: base.trim_end_matches('/').to_owned(),
+            key,
+            http,
+        })
+    }
+
+    async fn answer(resp: reqwest::Response) -> Result<Vec<u8>, ClientError> {
+        let status = resp.status();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        if !status.is_success() {
+            let message = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v["message"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+            return Err(ClientError::Status {
+                status: status.as_u16(),
+                message,
+            });
+        }
+        Ok(body.to_vec())
+    }
+
+    async fn get(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+        self.get_query(path, &[]).await
+    }
+
+    async fn get_query(&self, path: &str, query: &[(&str, &str)]) -> Result<Vec<u8>, ClientError> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .query(query)
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        Self::answer(resp).await
+    }
+
+    async fn get_json(&self, path: &str) -> Result<Value, ClientError> {
+        serde_json::from_slice(&self.get(path).await?)
+            .map_err(|e| ClientError::Malformed(e.to_string()))
+    }
+
+    /// Fetches and verifies the latest checkpoint.
+    pub async fn checkpoint(&self) -> Result<SignedCheckpoint, ClientError> {
+        let body = self.get("/checkpoint").await?;
+        self.open_checkpoint(&body)
+    }
+
+    /// Verifies a checkpoint note with the log's key.
+    pub fn open_checkpoint(&self, note: &[u8]) -> Result<SignedCheckpoint, ClientError> {
+        checkpoint::open(note, &self.key).map_err(|e| ClientError::Verification(e.to_string()))
+    }
+
+    /// Proves that `new` extends `old`.
+    pub async fn prove_consistency(
+        &self,
+        old: &TreeHead,
+        new: &TreeHead,
+    ) -> Result<(), ClientError> {
+        if old.size.0 == 0 || old.size >= new.size {
+            let proof = ConsistencyProof {
+                old_size: old.size,
+                new_size: new.size,
+                path: Vec::new(),
+            };
+            return verify_consistency(old, new, &proof)
+                .map_err(|e| ClientError::Verification(e.to_string()));
+        }
+        let v = self
+            .get_json(&format!(
+                "/v1/proofs/consistency?old={}&new={}",
+                old.size, new.size
+            ))
+            .await?;
+        let proof = ConsistencyProof {
+            old_size: old.size,
+            new_size: new.size,
+            path: path_of(&v["path"])?,
+        };
+        verify_consistency(old, new, &proof).map_err(|e| ClientError::Verification(e.to_string()))
+    }
+
+    /// Verifies one acknowledgement object (`index`, `leaf_hash`,
+    /// `inclusion_proof`, `checkpoint.note`).
+    pub fn verify_ack(&self, v: &Value) -> Result<Ack, ClientError> {
+        let note = v["checkpoint"]["note"]
+            .as_str()
+            .ok_or_else(|| malformed("checkpoint"))?;
+        let head = self.open_checkpoint(note.as_bytes())?.head();
+        let index = LeafIndex(v["index"].as_u64().ok_or_else(|| malformed("index"))?);
+        let leaf_hash = hash_at(&v["leaf_hash"], "leaf_hash")?;
+        let proof = InclusionProof {
+            index,
+            tree_size: head.size,
+            path: path_of(&v["inclusion_proof"]["path"])?,
+        };
+        verify_inclusion(&leaf_hash, &proof, &head)
+            .map_err(|e| ClientError::Verification(e.to_string()))?;
+        Ok(Ack {
+            index,
+            leaf_hash,
+            head,
+        })
+    }
+
+    /// Submits envelopes through `POST /v1/entries/batch` (or
+    /// `POST /v1/entries` for one) and returns each outcome, verified.
+    pub async fn submit(
+        &self,
+        envelopes: &[Envelope],
+    ) -> Result<Vec<Result<Ack, ClientError>>, ClientError> {
+        if let [one] = envelopes {
+            let resp = self
+                .http
+                .post(format!("{}/v1/entries", self.base))
+                .header("content-type", "application/json")
+                .body(one.to_json())
+                .send()
+                .await
+                .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+            return Ok(vec![match Self::answer(resp).await {
+                Ok(body) => serde_json::from_slice::<Value>(&body)
+                    .map_err(|e| ClientError::Malformed(e.to_string()))
+                    .and_then(|v| self.verify_ack(&v)),
+                Err(e) => Err(e),
+            }]);
+        }
+        let mut body = b"[".to_vec();
+        for (i, e) in envelopes.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(&e.to_json());
+        }
+        body.push(b']');
+        let resp = self
+            .http
+            .post(format!("{}/v1/entries/batch", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        let v: Value = serde_json::from_slice(&Self::answer(resp).await?)
+            .map_err(|e| ClientError::Malformed(e.to_string()))?;
+        let results = v["results"]
+            .as_array()
+            .ok_or_else(|| malformed("results"))?;
+        Ok(results
+            .iter()
+            .map(|r| {
+                if r["error"].is_string() {
+                    Err(ClientError::Status {
+                        status: r["status"].as_u64().unwrap_or(0) as u16,
+                        message: r["message"].as_str().unwrap_or_default().to_owned(),
+                    })
+                } else {
+                    self.verify_ack(r)
+                }
+            })
+            .collect())
+    }
+
+    /// Fetches the release bundle of `package@version` and verifies every
+    /// entry against the bundle's checkpoint; returns the entries' leaves.
+    pub async fn verified_bundle(
+        &self,
+        package: &str,
+        version: &str,
+    ) -> Result<(TreeHead, Vec<(LeafIndex, Vec<u8>)>), ClientError> {
+        let body = self
+            .get_query("/v1/bundle", &[("package", package), ("version", version)])
+            .await?;
+        let v: Value =
+            serde_json::from_slice(&body).map_err(|e| ClientError::Malformed(e.to_string()))?;
+        let note = v["checkpoint"]["note"]
+            .as_str()
+            .ok_or_else(|| malformed("checkpoint"))?;
+        let head = self.open_checkpoint(note.as_bytes())?.head();
+        let mut out = Vec::new();
+        for e in v["bundles"][0]["entries"]
+            .as_array()
+            .ok_or_else(|| malformed("entries"))?
+        {
+            let index = LeafIndex(e["index"].as_u64().ok_or_else(|| malformed("index"))?);
+            let leaf = STANDARD
+                .decode(e["leaf"].as_str().ok_or_else(|| malformed("leaf"))?)
+                .map_err(|_| malformed("leaf base64"))?;
+            let proof = InclusionProof {
+                index,
+                tree_size: head.size,
+                path: path_of(&e["inclusion_proof"]["path"])?,
+            };
+            // The leaf hash is computed here, never taken from the answer.
+            verify_inclusion(&leaf_hash(&leaf), &proof, &head)
+                .map_err(|e| ClientError::Verification(e.to_string()))?;
+            out.push((index, leaf));
+        }
+        Ok((head, out))
+    }
+
+    /// The tree size of the latest checkpoint (unverified shortcut for tests).
+    pub async fn size(&self) -> Result<TreeSize, ClientError> {
+        Ok(self.checkpoint().await?.head().size)
+    }
+}
