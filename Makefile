@@ -4,7 +4,7 @@
 #   make demo   run gatelog locally (RocksDB in ./demo-data)
 #   make serve  run the log server (RocksDB in ./gatelog-data)
 #   make test   run the whole test suite
-#   make bench  run the benchmarks
+#   make bench  run the benchmarks (microbenchmarks, then durable ingest)
 #   make fuzz   run every fuzz target for FUZZ_SECONDS each
 
 CARGO ?= cargo
@@ -26,6 +26,7 @@ test: prereqs
 
 bench: prereqs
 	$(CARGO) bench -p gatelog-core
+	scripts/bench-ingest.sh
 
 fuzz: prereqs
 	scripts/fuzz-run.sh $(FUZZ_SECONDS)

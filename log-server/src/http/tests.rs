@@ -445,3 +445,45 @@ async fn health_and_metrics() {
     assert!(text.contains("gatelog_entries_total 1"), "{text}");
     assert!(text.contains("gatelog_tree_size 1"), "{text}");
 }
+
+#[tokio::test]
+async fn a_full_pool_answers_503_with_retry_after_and_changes_nothing() {
+    let t = test_log(None, 16);
+    let (handle, _pool) = crate::sequencer::SequencerHandle::detached(1);
+    let state = Arc::new(crate::http::AppState {
+        store: t.started.state.store.clone(),
+        published: t.started.state.published.clone(),
+        sequencer: handle,
+        submitters: Submitters::new(&[t.reg.verifier_key()], None),
+        metrics: t.started.state.metrics.clone(),
+        sequencer_alive: t.started.state.sequencer_alive.clone(),
+        max_checkpoint_lag: Duration::from_secs(10),
+        origin: ORIGIN.into(),
+    });
+    let app = crate::http::app(state, Duration::from_secs(30));
+    let post = |env: Envelope| {
+        Request::post("/v1/entries")
+            .body(Body::from(env.to_json()))
+            .unwrap()
+    };
+    // The first submission takes the only place in the pool and waits there.
+    let first = tokio::spawn(
+        app.clone()
+            .oneshot(post(t.reg.publish_direct("a", "1.0.0", b"x", 1))),
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let resp = app
+        .clone()
+        .oneshot(post(t.reg.publish_direct("a", "1.0.1", b"x", 1)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(resp.headers().contains_key("retry-after"));
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["error"], "busy");
+    first.abort();
+    assert_eq!(t.checkpoint().await.size, TreeSize(0));
+}

@@ -116,6 +116,13 @@ pub struct SequencerHandle {
 }
 
 impl SequencerHandle {
+    /// A handle whose pool nobody drains, for tests of backpressure.
+    #[cfg(test)]
+    pub fn detached(pool_size: usize) -> (SequencerHandle, Receiver<Submission>) {
+        let (tx, rx) = sync_channel(pool_size);
+        (SequencerHandle { tx }, rx)
+    }
+
     /// Queues a submission without waiting; `Busy` when the pool is full.
     pub fn submit(&self, submission: Submission) -> Result<(), SubmitError> {
         self.tx.try_send(submission).map_err(|e| match e {
