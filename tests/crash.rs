@@ -4,7 +4,8 @@
 //! is present with a valid inclusion proof, every checkpoint ever handed out
 //! is consistent with the latest, and `logged_at` never went backwards.
 //!
-//! Rounds: `GATELOG_CRASH_ROUNDS` (default 6 in CI; the scheduled run uses 50+).
+//! Rounds: `GATELOG_CRASH_ROUNDS` (default 6, as in CI; set it to 50 or more
+//! for a long run).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -15,6 +15,7 @@
 //!   bundles.
 //! - [`keys`], [`note`], [`checkpoint`], [`cosignature`]: c2sp.org/signed-note,
 //!   c2sp.org/tlog-checkpoint and c2sp.org/tlog-cosignature with Ed25519.
+//! - [`tlog_proof`]: c2sp.org/tlog-proof offline proofs (leaf bytes in `extra`).
 //! - [`dsse`]: DSSE envelopes signed by submitters (registries).
 //! - [`event`], [`leaf`]: the gatelog event schema, its validation, the
 //!   device-bound approval statement and the leaf wrapper that is logged.
@@ -40,6 +41,7 @@ pub mod merkle;
 pub mod note;
 pub mod sample;
 pub mod tile;
+pub mod tlog_proof;
 pub mod tree;
 
 pub use checkpoint::{Checkpoint, Origin, SignedCheckpoint};

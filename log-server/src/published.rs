@@ -56,6 +56,14 @@ impl Published {
             .get_or_insert_with(Instant::now);
     }
 
+    /// Forgets the unsigned mark (a write failed without persisting).
+    pub fn clear_unsigned(&self) {
+        *self
+            .unsigned_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
     /// How long the oldest unsigned entries have waited, if any wait.
     pub fn unsigned_for(&self) -> Option<std::time::Duration> {
         self.unsigned_since

@@ -33,12 +33,20 @@ pub const MAX_BATCH_BODY: usize = 16 * 1024 * 1024;
 
 /// Reads a body up to `limit` bytes, or answers 413 naming the limit.
 pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("request body is larger than the limit of {limit} bytes"),
-        )
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let over_limit = e
+            .into_inner()
+            .downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some();
+        if over_limit {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("request body is larger than the limit of {limit} bytes"),
+            )
+        } else {
+            ApiError::bad_request("bad_body", "the request body could not be read")
+        }
     })
 }
 

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -31,7 +32,14 @@ pub async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// `GET /tile/*`.
-pub async fn tile(State(state): State<Arc<AppState>>, Path(rest): Path<String>) -> Response {
+pub async fn tile(
+    State(state): State<Arc<AppState>>,
+    rest: Result<Path<String>, PathRejection>,
+) -> Response {
+    let rest = match rest {
+        Ok(Path(rest)) => rest,
+        Err(e) => return ApiError::bad_request("bad_tile_path", e.body_text()).into_response(),
+    };
     match tile_inner(state, rest).await {
         Ok(bytes) => (
             [

@@ -304,7 +304,12 @@ impl<S: LogStore> Sequencer<S> {
             // Step 2: write.
             if let Err(e) = self.store.append(&append) {
                 fail_all(pending, &e);
-                return self.reload();
+                self.reload()?;
+                // Nothing reached the disk: no entries wait for a signature.
+                if self.state.size == self.published.get().head().size {
+                    self.published.clear_unsigned();
+                }
+                return Ok(());
             }
             self.state = state;
             // Step 3: check the root against what the store now holds.
