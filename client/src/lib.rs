@@ -5,12 +5,21 @@
 //! - [`logclient`]: an HTTP client of one log that verifies everything it
 //!   receives (checkpoint signatures, leaf hashes, inclusion and
 //!   consistency proofs);
+//! - [`lockfile`]: the npm lockfile parser (`package-lock.json`,
+//!   `npm-shrinkwrap.json`, lockfileVersion 1 to 3);
+//! - [`policy_file`]: the TOML policy file (registry keys and the release
+//!   policy of `gatelog_core::policy`);
 //! - [`state`]: the last verified checkpoint per log (fork detection);
+//! - [`verify`]: `gatelog verify` and its reports (text, JSON, SARIF) and
+//!   offline bundles;
+//! - [`cli`]: the command line and its exit codes;
 //! - [`hammer`]: a load generator with verifying readers, for benchmarks.
-//!
-//! Lockfile verification (`gatelog verify`) builds on [`logclient`].
 
+pub mod cli;
 pub mod hammer;
 pub mod keygen;
+pub mod lockfile;
 pub mod logclient;
+pub mod policy_file;
 pub mod state;
+pub mod verify;

@@ -285,8 +285,156 @@ impl LogClient {
         Ok((head, out))
     }
 
+    /// Fetches release bundles for many `(package, version)` pairs through
+    /// `POST /v1/bundles`, in parallel chunks of at most `chunk` releases.
+    /// Nothing is verified here: the caller checks every checkpoint, leaf
+    /// and proof ([`crate::verify`]).
+    pub async fn fetch_bundles(
+        &self,
+        releases: &[(String, String)],
+        chunk: usize,
+    ) -> Result<Vec<FetchedRelease>, ClientError> {
+        let mut tasks = Vec::new();
+        for part in releases.chunks(chunk.max(1)) {
+            let body = serde_json::json!({
+                "releases": part.iter().map(|(p, v)| serde_json::json!({"package": p, "version": v})).collect::<Vec<_>>()
+            });
+            let this = self.clone();
+            tasks.push(tokio::spawn(async move {
+                let resp = this
+                    .http
+                    .post(format!("{}/v1/bundles", this.base))
+                    .json(&body)
+                    .send()
+                    .await
+                    .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+                let bytes = Self::answer(resp).await?;
+                parse_bundles(&bytes)
+            }));
+        }
+        let mut out = Vec::with_capacity(releases.len());
+        for t in tasks {
+            out.extend(
+                t.await
+                    .map_err(|e| ClientError::Unreachable(e.to_string()))??,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Fetches a consistency proof between two sizes (unverified).
+    pub async fn consistency_path(
+        &self,
+        old: TreeSize,
+        new: TreeSize,
+    ) -> Result<Vec<Hash>, ClientError> {
+        let v = self
+            .get_json(&format!(
+                "/v1/proofs/consistency?old={}&new={}",
+                old.0, new.0
+            ))
+            .await?;
+        path_of(&v["path"])
+    }
+
+    /// Fetches entry `index` with its proof against the latest checkpoint,
+    /// verifies both, and decodes the leaf and its event.
+    pub async fn verified_entry(
+        &self,
+        index: u64,
+    ) -> Result<(gatelog_core::Leaf, gatelog_core::Event), ClientError> {
+        let head = self.checkpoint().await?.head();
+        let v = self
+            .get_json(&format!("/v1/entries/{index}?tree_size={}", head.size.0))
+            .await?;
+        let leaf = STANDARD
+            .decode(v["leaf"].as_str().ok_or_else(|| malformed("leaf"))?)
+            .map_err(|_| malformed("leaf base64"))?;
+        let proof = InclusionProof {
+            index: LeafIndex(index),
+            tree_size: head.size,
+            path: path_of(&v["inclusion_proof"]["path"])?,
+        };
+        verify_inclusion(&leaf_hash(&leaf), &proof, &head)
+            .map_err(|e| ClientError::Verification(e.to_string()))?;
+        let leaf =
+            gatelog_core::Leaf::parse(&leaf).map_err(|e| ClientError::Malformed(e.to_string()))?;
+        let event = gatelog_core::Event::from_envelope(leaf.envelope())
+            .map_err(|e| ClientError::Malformed(e.to_string()))?;
+        Ok((leaf, event))
+    }
+
     /// The tree size of the latest checkpoint (unverified shortcut for tests).
     pub async fn size(&self) -> Result<TreeSize, ClientError> {
         Ok(self.checkpoint().await?.head().size)
     }
+}
+
+/// One entry of a release bundle as received: not yet verified.
+#[derive(Clone, Debug)]
+pub struct ReceivedEntry {
+    /// Claimed index.
+    pub index: LeafIndex,
+    /// Leaf bytes (the caller hashes them itself).
+    pub leaf: Vec<u8>,
+    /// Claimed inclusion proof.
+    pub path: Vec<Hash>,
+    /// The checkpoint note the proof is for, verbatim.
+    pub checkpoint: std::sync::Arc<Vec<u8>>,
+}
+
+/// A release bundle as received.
+#[derive(Clone, Debug)]
+pub struct FetchedRelease {
+    /// Package name.
+    pub package: String,
+    /// Version.
+    pub version: String,
+    /// Its entries.
+    pub entries: Vec<ReceivedEntry>,
+}
+
+/// Parses a `POST /v1/bundles` answer.
+pub fn parse_bundles(bytes: &[u8]) -> Result<Vec<FetchedRelease>, ClientError> {
+    let v: Value =
+        serde_json::from_slice(bytes).map_err(|e| ClientError::Malformed(e.to_string()))?;
+    let note = std::sync::Arc::new(
+        v["checkpoint"]["note"]
+            .as_str()
+            .ok_or_else(|| malformed("checkpoint"))?
+            .as_bytes()
+            .to_vec(),
+    );
+    let mut out = Vec::new();
+    for b in v["bundles"]
+        .as_array()
+        .ok_or_else(|| malformed("bundles"))?
+    {
+        let mut entries = Vec::new();
+        for e in b["entries"]
+            .as_array()
+            .ok_or_else(|| malformed("entries"))?
+        {
+            entries.push(ReceivedEntry {
+                index: LeafIndex(e["index"].as_u64().ok_or_else(|| malformed("index"))?),
+                leaf: STANDARD
+                    .decode(e["leaf"].as_str().ok_or_else(|| malformed("leaf"))?)
+                    .map_err(|_| malformed("leaf base64"))?,
+                path: path_of(&e["inclusion_proof"]["path"])?,
+                checkpoint: note.clone(),
+            });
+        }
+        out.push(FetchedRelease {
+            package: b["package"]
+                .as_str()
+                .ok_or_else(|| malformed("package"))?
+                .to_owned(),
+            version: b["version"]
+                .as_str()
+                .ok_or_else(|| malformed("version"))?
+                .to_owned(),
+            entries,
+        });
+    }
+    Ok(out)
 }

@@ -22,9 +22,11 @@
 //! - [`sample`]: a simulated registry with deterministic keys, for tests,
 //!   the demo and load tools.
 //! - [`evidence`]: errors that prove a log misbehaved, carrying the evidence.
+//! - [`policy`]: the release policy shared by client and monitor — whether
+//!   a `package@version` is acceptable, judged from its logged events.
 //!
-//! Out of scope: storage, HTTP, key files, time sources, policy decisions
-//! about whether a release is acceptable (those live in the binaries).
+//! Out of scope: storage, HTTP, key files, time sources, and fetching or
+//! proving the events a policy judges (the binaries do that).
 
 pub mod checkpoint;
 pub mod compact;
@@ -39,6 +41,7 @@ pub mod keys;
 pub mod leaf;
 pub mod merkle;
 pub mod note;
+pub mod policy;
 pub mod sample;
 pub mod tile;
 pub mod tlog_proof;

@@ -1,0 +1,504 @@
+//! The `gatelog` command line: flags are parsed and validated here into
+//! library calls; exit codes are decided here and nowhere else.
+//!
+//! Exit codes: 0 success; 1 verification or policy failure, or log
+//! misbehaviour; 2 usage or configuration error; 3 the log could not be
+//! reached or could not answer.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gatelog_core::event::{Integrity, PackageName, approval_statement, sign_approval};
+use gatelog_core::sample::SampleRegistry;
+use gatelog_core::{Hash, SignerKey, VerifierKey};
+
+use crate::hammer::{self, HammerConfig, HammerError};
+use crate::keygen::{self, KeyRole};
+use crate::logclient::{ClientError, LogClient};
+use crate::policy_file::PolicyFile;
+use crate::state::{self, StateDir};
+use crate::verify::{self, Evidence, VerifyError, VerifyOptions};
+
+/// Usage or configuration error.
+pub const EXIT_USAGE: u8 = 2;
+/// Verification failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Log unreachable / undecided.
+pub const EXIT_UNREACHABLE: u8 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gatelog",
+    version,
+    about = "Check package releases against a gatelog transparency log"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// How to reach and trust a log.
+#[derive(Args, Debug, Clone)]
+struct LogArgs {
+    /// Base URL of the log, e.g. http://127.0.0.1:8080.
+    #[arg(long, env = "GATELOG_LOG")]
+    log: Option<String>,
+    /// The log's verifier key (`<origin>+<id>+<base64>`).
+    #[arg(long, env = "GATELOG_LOG_KEY")]
+    log_key: String,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Verify every package of a lockfile against the log.
+    Verify {
+        /// package-lock.json / npm-shrinkwrap.json, or the folder holding it.
+        #[arg(long, default_value = ".")]
+        lockfile: PathBuf,
+        #[command(flatten)]
+        log: LogArgs,
+        /// Policy file (TOML); see docs/client.md.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Accepted registry key (repeatable; adds to the policy file's).
+        #[arg(long = "registry-key", value_name = "VKEY")]
+        registry_keys: Vec<String>,
+        /// Folder keeping the last verified checkpoint per log.
+        #[arg(long, env = "GATELOG_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+        /// Do not read or update the state folder.
+        #[arg(long, conflicts_with = "state_dir")]
+        no_state: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Verify from an offline bundle (`gatelog bundle`) instead of the network.
+        #[arg(long, value_name = "BUNDLE")]
+        offline: Option<PathBuf>,
+        /// Opt a package pattern out of verification (repeatable), e.g. '@internal/*'.
+        #[arg(long = "allow", value_name = "PATTERN")]
+        allow: Vec<String>,
+    },
+    /// Write an offline proof bundle for a lockfile.
+    Bundle {
+        /// The lockfile or its folder.
+        #[arg(long, default_value = ".")]
+        lockfile: PathBuf,
+        #[command(flatten)]
+        log: LogArgs,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Fetch, verify and show the log's checkpoint; update the state folder.
+    Checkpoint {
+        #[command(flatten)]
+        log: LogArgs,
+        /// State folder (default: the user cache folder).
+        #[arg(long, env = "GATELOG_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// Fetch and verify one entry, and print its event.
+    Entry {
+        /// Leaf index.
+        index: u64,
+        #[command(flatten)]
+        log: LogArgs,
+    },
+    /// Sign an event (JSON) as a registry and submit it.
+    Submit {
+        /// The event JSON file.
+        #[arg(long)]
+        event: PathBuf,
+        /// File holding the registry's private key (PRIVATE+KEY+…).
+        #[arg(long)]
+        registry_key_file: PathBuf,
+        #[command(flatten)]
+        log: LogArgs,
+    },
+    /// Print the statement a maintainer's signing device signs to approve a release.
+    ApproveStatement(StatementArgs),
+    /// Sign the approval statement with a device key; prints base64 for `device_signature`.
+    SignApproval {
+        #[command(flatten)]
+        statement: StatementArgs,
+        /// File holding the device's private key (PRIVATE+KEY+…).
+        #[arg(long)]
+        device_key_file: PathBuf,
+    },
+    /// Make a new Ed25519 key; prints the private key, then the verifier key.
+    Keygen {
+        /// Key name: a log's origin, a registry's host, a device or witness name.
+        #[arg(long)]
+        name: String,
+        /// What the key is for.
+        #[arg(long, value_enum, default_value = "log")]
+        role: KeyRole,
+    },
+    /// Load a local log with verified release chains and report throughput
+    /// and latency (signs as the sample registry `hammer.registry.test`).
+    Hammer(HammerArgs),
+}
+
+#[derive(Args, Debug)]
+struct StatementArgs {
+    /// Package name.
+    #[arg(long)]
+    package: String,
+    /// Version.
+    #[arg(long)]
+    version: String,
+    /// SRI integrity (sha512-…).
+    #[arg(long)]
+    integrity: String,
+    /// Leaf hash (hex) of the stage entry being approved.
+    #[arg(long)]
+    stage_leaf_hash: String,
+}
+
+#[derive(Args, Debug)]
+struct HammerArgs {
+    /// Base URL of the log (loopback only).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    log: String,
+    /// The log's verifier key.
+    #[arg(long, required_unless_present = "print_registry_key")]
+    log_key: Option<String>,
+    /// Print the sample registry's verifier key and exit.
+    #[arg(long)]
+    print_registry_key: bool,
+    /// Concurrent writers.
+    #[arg(long, default_value_t = 8)]
+    writers: usize,
+    /// Concurrent verifying readers.
+    #[arg(long, default_value_t = 2)]
+    readers: usize,
+    /// Envelopes per request (1 = one event per request).
+    #[arg(long, default_value_t = 256)]
+    batch_size: usize,
+    /// Release chains to log (3 events each).
+    #[arg(long, default_value_t = 10_000)]
+    releases: u64,
+    /// Packages the releases are spread over.
+    #[arg(long, default_value_t = 1000)]
+    packages: u64,
+    /// Stop after this many seconds at the latest.
+    #[arg(long, default_value_t = 120)]
+    max_seconds: u64,
+    /// PID of the server, to report its CPU time and memory.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A message and an exit code.
+struct Failure(u8, String);
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Failure {
+        let code = match e {
+            ClientError::Verification(_) => EXIT_FAILED,
+            ClientError::Status { status, .. } if (400..500).contains(&status) => EXIT_FAILED,
+            _ => EXIT_UNREACHABLE,
+        };
+        Failure(code, e.to_string())
+    }
+}
+
+fn usage(msg: impl std::fmt::Display) -> Failure {
+    Failure(EXIT_USAGE, msg.to_string())
+}
+
+fn read_key_file(path: &PathBuf) -> Result<SignerKey, Failure> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    SignerKey::parse(&text).map_err(|e| usage(format!("{}: {e}", path.display())))
+}
+
+fn client(args: &LogArgs) -> Result<(LogClient, VerifierKey), Failure> {
+    let key = VerifierKey::parse(&args.log_key).map_err(|e| usage(format!("--log-key: {e}")))?;
+    let url = args
+        .log
+        .as_deref()
+        .ok_or_else(|| usage("--log is required"))?;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(usage(format!("--log {url:?} is not an http(s) URL")));
+    }
+    Ok((LogClient::new(url, key.clone())?, key))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Runtime::new().map_err(|e| Failure(EXIT_UNREACHABLE, e.to_string()))
+}
+
+/// Runs the command line and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let name = command_name(&cli.command);
+    match run(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure(code, msg)) => {
+            eprintln!("gatelog {name}: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Verify { .. } => "verify",
+        Command::Bundle { .. } => "bundle",
+        Command::Checkpoint { .. } => "checkpoint",
+        Command::Entry { .. } => "entry",
+        Command::Submit { .. } => "submit",
+        Command::ApproveStatement(_) => "approve-statement",
+        Command::SignApproval { .. } => "sign-approval",
+        Command::Keygen { .. } => "keygen",
+        Command::Hammer(_) => "hammer",
+    }
+}
+
+fn statement(a: &StatementArgs) -> Result<String, Failure> {
+    let package = PackageName::parse(&a.package).map_err(usage)?;
+    let version =
+        semver::Version::parse(&a.version).map_err(|e| usage(format!("--version: {e}")))?;
+    let integrity = Integrity::parse(&a.integrity).map_err(usage)?;
+    let stage = Hash::from_hex(&a.stage_leaf_hash)
+        .ok_or_else(|| usage("--stage-leaf-hash must be 64 hex digits"))?;
+    Ok(approval_statement(&package, &version, &integrity, &stage))
+}
+
+fn run(command: Command) -> Result<u8, Failure> {
+    match command {
+        Command::Verify {
+            lockfile,
+            log,
+            policy,
+            registry_keys,
+            state_dir,
+            no_state,
+            format,
+            offline,
+            allow,
+        } => {
+            let (policy, mut keys) = match &policy {
+                Some(p) => PolicyFile::load(p).map_err(usage)?,
+                None => Default::default(),
+            };
+            for k in &registry_keys {
+                keys.push(
+                    VerifierKey::parse(k)
+                        .map_err(|e| usage(format!("--registry-key {k:?}: {e}")))?,
+                );
+            }
+            if keys.is_empty() {
+                return Err(usage(
+                    "no registry keys: pass --registry-key or list `registries` in the policy file",
+                ));
+            }
+            let log_key =
+                VerifierKey::parse(&log.log_key).map_err(|e| usage(format!("--log-key: {e}")))?;
+            let evidence = match &offline {
+                Some(path) => Evidence::Offline(
+                    std::fs::read(path).map_err(|e| usage(format!("{}: {e}", path.display())))?,
+                ),
+                None => Evidence::Online(Box::new(client(&log)?.0)),
+            };
+            let state =
+                (!no_state).then(|| StateDir::new(&state_dir.unwrap_or_else(state::default_dir)));
+            let opts = VerifyOptions {
+                lockfile,
+                log_key,
+                registry_keys: keys,
+                policy,
+                allow,
+                state,
+                evidence,
+            };
+            let report = runtime()?
+                .block_on(verify::verify(opts))
+                .map_err(|e: VerifyError| Failure(e.exit_code(), e.to_string()))?;
+            match format {
+                Format::Text => print!("{}", report.to_text()),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report.to_json()).unwrap_or_default()
+                ),
+                Format::Sarif => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report.to_sarif()).unwrap_or_default()
+                ),
+            }
+            Ok(if report.passed() { 0 } else { EXIT_FAILED })
+        }
+        Command::Bundle { lockfile, log, out } => {
+            let (client, key) = client(&log)?;
+            let path = if lockfile.is_dir() {
+                crate::lockfile::find(&lockfile).map_err(usage)?
+            } else {
+                lockfile
+            };
+            let lock = crate::lockfile::load(&path).map_err(usage)?;
+            let mut wanted: Vec<(String, String)> = lock
+                .registry_packages()
+                .filter_map(|p| Some((p.name.clone(), p.version.clone()?)))
+                .collect();
+            wanted.sort();
+            wanted.dedup();
+            let fetched =
+                runtime()?.block_on(client.fetch_bundles(&wanted, verify::BUNDLE_CHUNK))?;
+            let bytes = verify::offline::write(key.name(), &fetched);
+            std::fs::write(&out, bytes)
+                .map_err(|e| Failure(EXIT_UNREACHABLE, format!("{}: {e}", out.display())))?;
+            eprintln!("wrote {} releases to {}", fetched.len(), out.display());
+            Ok(0)
+        }
+        Command::Checkpoint { log, state_dir } => {
+            let (client, key) = client(&log)?;
+            let state = StateDir::new(&state_dir.unwrap_or_else(state::default_dir));
+            let rt = runtime()?;
+            let cp = rt.block_on(client.checkpoint())?;
+            let remembered = state
+                .load(&key)
+                .map_err(|e| Failure(EXIT_UNREACHABLE, e.to_string()))?;
+            if let Some((old, bytes)) = &remembered {
+                rt.block_on(client.prove_consistency(&old.head(), &cp.head())).map_err(|e| {
+                    Failure(
+                        EXIT_FAILED,
+                        format!(
+                            "SECURITY ERROR: the log's checkpoint is not consistent with the one remembered\n\nremembered:\n{}\nreceived:\n{}\n{e}",
+                            String::from_utf8_lossy(bytes),
+                            String::from_utf8_lossy(&cp.to_bytes())
+                        ),
+                    )
+                })?;
+                if cp.head().size > old.head().size {
+                    state
+                        .store(&key, Some(bytes), &cp)
+                        .map_err(|e| Failure(EXIT_UNREACHABLE, e.to_string()))?;
+                }
+            } else {
+                state
+                    .store(&key, None, &cp)
+                    .map_err(|e| Failure(EXIT_UNREACHABLE, e.to_string()))?;
+            }
+            print!("{}", String::from_utf8_lossy(&cp.to_bytes()));
+            Ok(0)
+        }
+        Command::Entry { index, log } => {
+            let (client, _) = client(&log)?;
+            let (leaf, event) = runtime()?.block_on(client.verified_entry(index))?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "index": index,
+                    "logged_at": leaf.logged_at(),
+                    "prev": leaf.prev().map(|p| p.0),
+                    "leaf_hash": leaf.hash(),
+                    "event": event,
+                }))
+                .unwrap_or_default()
+            );
+            Ok(0)
+        }
+        Command::Submit {
+            event,
+            registry_key_file,
+            log,
+        } => {
+            let key = read_key_file(&registry_key_file)?;
+            let json =
+                std::fs::read(&event).map_err(|e| usage(format!("{}: {e}", event.display())))?;
+            let envelope = gatelog_core::Event::parse(&json)
+                .map_err(|e| usage(format!("{}: {e}", event.display())))?
+                .sign(key.signing_key())
+                .map_err(usage)?;
+            let (client, _) = client(&log)?;
+            let mut acks = runtime()?.block_on(client.submit(std::slice::from_ref(&envelope)))?;
+            let ack = acks
+                .pop()
+                .ok_or_else(|| Failure(EXIT_UNREACHABLE, "no answer".into()))??;
+            println!(
+                "{}",
+                serde_json::json!({"index": ack.index.0, "leaf_hash": ack.leaf_hash, "tree_size": ack.head.size.0})
+            );
+            Ok(0)
+        }
+        Command::ApproveStatement(a) => {
+            print!("{}", statement(&a)?);
+            Ok(0)
+        }
+        Command::SignApproval {
+            statement: a,
+            device_key_file,
+        } => {
+            let key = read_key_file(&device_key_file)?;
+            let sig = sign_approval(key.signing_key(), &statement(&a)?);
+            println!("{}", STANDARD.encode(sig.to_bytes()));
+            Ok(0)
+        }
+        Command::Keygen { name, role } => {
+            let key = keygen::generate(&name, role).map_err(usage)?;
+            println!("{}", key.to_private_text());
+            println!("{}", key.verifier());
+            Ok(0)
+        }
+        Command::Hammer(h) => hammer_cmd(h),
+    }
+}
+
+const HAMMER_REGISTRY: &str = "hammer.registry.test";
+
+fn hammer_cmd(h: HammerArgs) -> Result<u8, Failure> {
+    let registry = SampleRegistry::new(HAMMER_REGISTRY, 77);
+    if h.print_registry_key {
+        println!("{}", registry.verifier_key());
+        return Ok(0);
+    }
+    let key = VerifierKey::parse(h.log_key.as_deref().unwrap_or_default())
+        .map_err(|e| usage(format!("--log-key: {e}")))?;
+    let config = HammerConfig {
+        log: h.log,
+        writers: h.writers,
+        readers: h.readers,
+        batch_size: h.batch_size,
+        releases: h.releases,
+        packages: h.packages,
+        max_duration: Duration::from_secs(h.max_seconds),
+        server_pid: h.server_pid,
+    };
+    let report = runtime()?
+        .block_on(hammer::run(&config, key, registry))
+        .map_err(|e| match e {
+            HammerError::NotLoopback(_) => usage(e),
+            HammerError::Client(c) => Failure::from(c),
+        })?;
+    if h.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print!("{}", report.to_text());
+    }
+    let _ = std::io::stderr().is_terminal();
+    Ok(if report.verification_failures > 0 {
+        EXIT_FAILED
+    } else {
+        0
+    })
+}

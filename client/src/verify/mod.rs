@@ -1,0 +1,369 @@
+//! `gatelog verify`: checks every package of a lockfile against a log and
+//! trusts nothing it receives.
+//!
+//! 1. Read the lockfile ([`crate::lockfile`]); packages the policy skips
+//!    (or `--allow`) are reported as skipped, packages not from the registry
+//!    fail unless skipped.
+//! 2. Fetch the release bundles in few requests (or read an offline bundle).
+//! 3. Verify every checkpoint with the log key, then consistency from the
+//!    checkpoint remembered in the state folder: a failure is a
+//!    `SECURITY ERROR` with both checkpoints and the proof, and the state is
+//!    left alone.
+//! 4. For every entry: hash the leaf, check its inclusion proof, check the
+//!    registry's signature on its envelope (and that the registry speaks for
+//!    itself), decode the event.
+//! 5. Judge each release with the shared policy ([`gatelog_core::policy`]).
+//! 6. Remember the newest verified checkpoint (compare-and-swap).
+
+pub mod offline;
+pub mod report;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use gatelog_core::dsse::Keyring;
+use gatelog_core::event::PackageName;
+use gatelog_core::evidence::{ConsistencyOutcome, Misbehaviour, check_consistency};
+use gatelog_core::merkle::verify_inclusion;
+use gatelog_core::policy::{self, LoggedEvent, Policy};
+use gatelog_core::{
+    ConsistencyProof, Event, InclusionProof, Leaf, SignedCheckpoint, VerifierKey, checkpoint,
+    leaf_hash,
+};
+
+use crate::lockfile::{self, LockfileError, Source};
+use crate::logclient::{ClientError, FetchedRelease, LogClient};
+use crate::state::{StateDir, StateError};
+use report::{CheckpointSummary, Finding, PackageResult, Report, Status};
+
+/// Most releases per `POST /v1/bundles` (the server's limit).
+pub const BUNDLE_CHUNK: usize = 5000;
+
+/// Where the evidence comes from.
+pub enum Evidence {
+    /// A live log at this base URL.
+    Online(Box<LogClient>),
+    /// An offline bundle file's contents.
+    Offline(Vec<u8>),
+}
+
+/// Everything `verify` needs, validated.
+pub struct VerifyOptions {
+    /// The lockfile (or the folder holding it).
+    pub lockfile: PathBuf,
+    /// The log's verifier key.
+    pub log_key: VerifierKey,
+    /// Registries whose event signatures are accepted.
+    pub registry_keys: Vec<VerifierKey>,
+    /// The release policy.
+    pub policy: Policy,
+    /// Extra opt-out patterns from the command line.
+    pub allow: Vec<String>,
+    /// Where the last verified checkpoint is kept; `None` disables fork
+    /// detection across runs.
+    pub state: Option<StateDir>,
+    /// Live log or offline bundle.
+    pub evidence: Evidence,
+}
+
+/// Why `verify` could not decide.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The lockfile is missing or malformed (exit 2).
+    #[error(transparent)]
+    Lockfile(#[from] LockfileError),
+    /// The offline bundle is malformed (exit 2).
+    #[error(transparent)]
+    BundleFile(#[from] offline::BundleFileError),
+    /// The log could not be reached or answered nonsense (exit 3).
+    #[error(transparent)]
+    Log(#[from] ClientError),
+    /// The state folder failed (exit 3).
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// A checkpoint does not verify with the log key (exit 1).
+    #[error("checkpoint does not verify with the given log key: {0}")]
+    BadCheckpoint(String),
+    /// The log contradicted itself (exit 1), with evidence.
+    #[error("{0}")]
+    Misbehaviour(Box<Misbehaviour>),
+}
+
+impl VerifyError {
+    /// The documented exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            VerifyError::Lockfile(_) | VerifyError::BundleFile(_) => 2,
+            VerifyError::Log(_) | VerifyError::State(_) => 3,
+            VerifyError::BadCheckpoint(_) | VerifyError::Misbehaviour(_) => 1,
+        }
+    }
+}
+
+fn finding(rule: &str, message: impl Into<String>, entries: Vec<u64>) -> Finding {
+    Finding {
+        rule: rule.to_owned(),
+        message: message.into(),
+        entries,
+    }
+}
+
+/// Runs a verification.
+pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
+    let path = if opts.lockfile.is_dir() {
+        lockfile::find(&opts.lockfile)?
+    } else {
+        opts.lockfile.clone()
+    };
+    let lock = lockfile::load(&path)?;
+    let skipped =
+        |name: &str| opts.policy.skips(name) || opts.allow.iter().any(|p| policy::matches(p, name));
+
+    // 1. Classify.
+    let mut results: Vec<PackageResult> = Vec::with_capacity(lock.packages.len());
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    for p in &lock.packages {
+        let mut result = PackageResult {
+            name: p.name.clone(),
+            version: p.version.clone().unwrap_or_default(),
+            location: p.location.clone(),
+            status: Status::Verified,
+            findings: Vec::new(),
+        };
+        if skipped(&p.name) {
+            result.status = Status::Skipped;
+        } else if !matches!(p.source, Source::Registry { .. }) {
+            result.status = Status::Failed;
+            result.findings.push(finding(
+                "not-from-registry",
+                format!(
+                    "installed from {:?}, not from the registry; skip it in the policy if intended",
+                    p.source
+                ),
+                vec![],
+            ));
+        } else if let Some(version) = &p.version {
+            wanted.push((p.name.clone(), version.clone()));
+        }
+        results.push(result);
+    }
+    wanted.sort();
+    wanted.dedup();
+
+    // 2. Fetch.
+    let (fetched, client) = match &opts.evidence {
+        Evidence::Online(client) => (
+            client.fetch_bundles(&wanted, BUNDLE_CHUNK).await?,
+            Some(&**client),
+        ),
+        Evidence::Offline(bytes) => (offline::read(bytes)?, None),
+    };
+
+    // 3. Checkpoints: signature, then consistency with the remembered one.
+    let mut opened: HashMap<Arc<Vec<u8>>, SignedCheckpoint> = HashMap::new();
+    for r in &fetched {
+        for e in &r.entries {
+            if !opened.contains_key(&e.checkpoint) {
+                let cp = checkpoint::open(&e.checkpoint, &opts.log_key)
+                    .map_err(|err| VerifyError::BadCheckpoint(err.to_string()))?;
+                opened.insert(e.checkpoint.clone(), cp);
+            }
+        }
+    }
+    let mut newest: Option<SignedCheckpoint> =
+        opened.values().max_by_key(|c| c.head().size).cloned();
+    if newest.is_none()
+        && let Some(client) = client
+    {
+        // Nothing was logged for these releases: still pin the log's state.
+        newest = Some(client.checkpoint().await?);
+    }
+    let remembered = match &opts.state {
+        Some(state) => state.load(&opts.log_key)?,
+        None => None,
+    };
+    if let Some(newest) = &newest {
+        // Every checkpoint seen must be consistent with the newest, and the
+        // newest with the one remembered from earlier runs.
+        let mut older: Vec<&SignedCheckpoint> = opened.values().collect();
+        if let Some((cp, _)) = &remembered {
+            older.push(cp);
+        }
+        for old in older {
+            prove(client, old, newest).await?;
+        }
+    }
+
+    // 4–5. Entries and policy, per release.
+    let keyring = Keyring::new(opts.registry_keys.iter().map(|k| *k.key()));
+    let by_release: HashMap<(&str, &str), &FetchedRelease> = fetched
+        .iter()
+        .map(|r| ((r.package.as_str(), r.version.as_str()), r))
+        .collect();
+    // Each location is judged against its own lockfile integrity; the same
+    // release with the same integrity is judged once.
+    let mut judged: HashMap<(String, String, Option<String>), Vec<Finding>> = HashMap::new();
+    for (r, p) in results.iter_mut().zip(&lock.packages) {
+        if r.status != Status::Verified {
+            continue;
+        }
+        let key = (
+            r.name.clone(),
+            r.version.clone(),
+            p.integrity.as_ref().map(|i| i.to_string()),
+        );
+        let findings = judged.entry(key).or_insert_with(|| {
+            match by_release.get(&(r.name.as_str(), r.version.as_str())) {
+                Some(release) => judge(&opts, &keyring, &opened, release, p.integrity.as_ref()),
+                None => vec![finding(
+                    "not-logged",
+                    "the log returned no bundle for this release",
+                    vec![],
+                )],
+            }
+        });
+        if !findings.is_empty() {
+            r.status = Status::Failed;
+            r.findings = findings.clone();
+        }
+    }
+
+    // 6. Remember the newest checkpoint.
+    if let (Some(state), Some(newest)) = (&opts.state, &newest) {
+        let expected = remembered.as_ref().map(|(_, bytes)| bytes.as_slice());
+        let moves_forward = remembered
+            .as_ref()
+            .is_none_or(|(cp, _)| newest.head().size > cp.head().size);
+        if moves_forward {
+            state.store(&opts.log_key, expected, newest)?;
+        }
+    }
+    Ok(Report {
+        lockfile: path.display().to_string(),
+        checkpoint: newest.map(|c| CheckpointSummary {
+            origin: c.checkpoint.origin.as_str().to_owned(),
+            tree_size: c.head().size.0,
+            root_hash: c.head().root.to_hex(),
+        }),
+        packages: results,
+    })
+}
+
+/// Proves `new` extends `old` (asking the log for the proof when online;
+/// offline, checkpoints of different sizes cannot be compared and only equal
+/// ones are checked).
+async fn prove(
+    client: Option<&LogClient>,
+    old: &SignedCheckpoint,
+    new: &SignedCheckpoint,
+) -> Result<(), VerifyError> {
+    let (small, large) = if old.head().size <= new.head().size {
+        (old, new)
+    } else {
+        (new, old)
+    };
+    let path = match client {
+        Some(c) if small.head().size.0 > 0 && small.head().size < large.head().size => {
+            c.consistency_path(small.head().size, large.head().size)
+                .await?
+        }
+        Some(_) => Vec::new(),
+        None if small.head().size == large.head().size => Vec::new(),
+        None => return Ok(()),
+    };
+    let proof = ConsistencyProof {
+        old_size: small.head().size,
+        new_size: large.head().size,
+        path,
+    };
+    match check_consistency(small, large, &proof) {
+        Ok(ConsistencyOutcome::Consistent | ConsistencyOutcome::Stale) => Ok(()),
+        Err(m) => Err(VerifyError::Misbehaviour(m)),
+    }
+}
+
+/// Verifies one release's entries and applies the policy.
+fn judge(
+    opts: &VerifyOptions,
+    keyring: &Keyring,
+    opened: &HashMap<Arc<Vec<u8>>, SignedCheckpoint>,
+    release: &FetchedRelease,
+    expected: Option<&gatelog_core::Integrity>,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut events = Vec::new();
+    for e in &release.entries {
+        let Some(cp) = opened.get(&e.checkpoint) else {
+            continue;
+        };
+        let hash = leaf_hash(&e.leaf);
+        let proof = InclusionProof {
+            index: e.index,
+            tree_size: cp.head().size,
+            path: e.path.clone(),
+        };
+        if let Err(err) = verify_inclusion(&hash, &proof, &cp.head()) {
+            findings.push(finding(
+                "bad-proof",
+                format!("entry {} is not proven in the checkpoint: {err}", e.index),
+                vec![e.index.0],
+            ));
+            continue;
+        }
+        let event = Leaf::parse(&e.leaf)
+            .map_err(|err| err.to_string())
+            .and_then(|leaf| {
+                let signer = leaf
+                    .envelope()
+                    .verify(keyring)
+                    .map_err(|err| err.to_string())?;
+                let event = Event::from_envelope(leaf.envelope()).map_err(|err| err.to_string())?;
+                // The registry must speak for itself (its key is named after its host).
+                let host = event
+                    .registry
+                    .as_str()
+                    .split_once("://")
+                    .map_or("", |(_, h)| h);
+                let named = opts
+                    .registry_keys
+                    .iter()
+                    .any(|k| k.key() == signer && k.name() == host);
+                if named {
+                    Ok(event)
+                } else {
+                    Err(format!("signed by a key not named {host}"))
+                }
+            });
+        match event {
+            Ok(event) => events.push(LoggedEvent {
+                index: e.index,
+                leaf_hash: hash,
+                event,
+            }),
+            Err(why) => findings.push(finding(
+                "bad-event-signature",
+                format!("entry {}: {why}", e.index),
+                vec![e.index.0],
+            )),
+        }
+    }
+    let (Ok(package), Ok(version)) = (
+        PackageName::parse(&release.package),
+        semver::Version::parse(&release.version),
+    ) else {
+        findings.push(finding(
+            "not-logged",
+            "not a valid npm package name and version",
+            vec![],
+        ));
+        return findings;
+    };
+    let verdict = policy::evaluate(&opts.policy, &package, &version, expected, &events);
+    findings.extend(verdict.findings.into_iter().map(|f| Finding {
+        rule: f.rule.as_str().to_owned(),
+        message: f.message,
+        entries: f.evidence.iter().map(|i| i.0).collect(),
+    }));
+    findings
+}

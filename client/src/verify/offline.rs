@@ -1,0 +1,111 @@
+//! Offline proof bundles (`gatelog bundle`, `gatelog verify --offline`).
+//!
+//! A bundle is JSON: `{"format": "gatelog-offline-bundle/v1", "origin": …,
+//! "releases": [{"package", "version", "proofs": [<c2sp.org/tlog-proof>…]}]}`.
+//! Each proof is a complete c2sp.org/tlog-proof text whose `extra` line holds
+//! the entry's leaf bytes, so every entry is checkable on its own with just
+//! the log's key. Where this departs from tlog-proof: proofs are grouped per
+//! release in one JSON file, and the checkpoint is repeated in each proof.
+
+use std::sync::Arc;
+
+use gatelog_core::tlog_proof::TlogProof;
+use serde_json::{Value, json};
+
+use crate::logclient::{FetchedRelease, ReceivedEntry};
+
+/// The format marker.
+pub const FORMAT: &str = "gatelog-offline-bundle/v1";
+/// Largest bundle file read.
+pub const MAX_BUNDLE_FILE: usize = 512 * 1024 * 1024;
+
+/// Why a bundle file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleFileError {
+    /// Not JSON or not the expected shape.
+    #[error("offline bundle: {0}")]
+    Malformed(String),
+    /// Too large.
+    #[error("offline bundle is larger than {MAX_BUNDLE_FILE} bytes")]
+    TooLarge,
+}
+
+/// Writes fetched releases as an offline bundle.
+pub fn write(origin: &str, releases: &[FetchedRelease]) -> Vec<u8> {
+    let releases: Vec<Value> = releases
+        .iter()
+        .map(|r| {
+            let proofs: Vec<String> = r
+                .entries
+                .iter()
+                .map(|e| {
+                    TlogProof {
+                        extra: Some(e.leaf.clone()),
+                        index: e.index,
+                        path: e.path.clone(),
+                        checkpoint: e.checkpoint.to_vec(),
+                    }
+                    .to_text()
+                })
+                .collect();
+            json!({"package": r.package, "version": r.version, "proofs": proofs})
+        })
+        .collect();
+    serde_json::to_vec_pretty(&json!({"format": FORMAT, "origin": origin, "releases": releases}))
+        .unwrap_or_default()
+}
+
+/// Reads an offline bundle back into received (unverified) releases.
+pub fn read(bytes: &[u8]) -> Result<Vec<FetchedRelease>, BundleFileError> {
+    if bytes.len() > MAX_BUNDLE_FILE {
+        return Err(BundleFileError::TooLarge);
+    }
+    let bad = |w: &str| BundleFileError::Malformed(w.to_owned());
+    let v: Value =
+        serde_json::from_slice(bytes).map_err(|e| BundleFileError::Malformed(e.to_string()))?;
+    if v["format"] != FORMAT {
+        return Err(bad("not a gatelog-offline-bundle/v1 file"));
+    }
+    let mut notes: Vec<Arc<Vec<u8>>> = Vec::new();
+    let mut out = Vec::new();
+    for r in v["releases"].as_array().ok_or_else(|| bad("releases"))? {
+        let mut entries = Vec::new();
+        for p in r["proofs"].as_array().ok_or_else(|| bad("proofs"))? {
+            let text = p.as_str().ok_or_else(|| bad("proof"))?;
+            let proof = TlogProof::parse(text.as_bytes())
+                .map_err(|e| BundleFileError::Malformed(e.to_string()))?;
+            // Share identical checkpoint notes so each is verified once.
+            let note = match notes
+                .iter()
+                .find(|n| n.as_slice() == proof.checkpoint.as_slice())
+            {
+                Some(n) => n.clone(),
+                None => {
+                    let n = Arc::new(proof.checkpoint.clone());
+                    notes.push(n.clone());
+                    n
+                }
+            };
+            entries.push(ReceivedEntry {
+                index: proof.index,
+                leaf: proof
+                    .extra
+                    .ok_or_else(|| bad("a proof has no leaf in `extra`"))?,
+                path: proof.path,
+                checkpoint: note,
+            });
+        }
+        out.push(FetchedRelease {
+            package: r["package"]
+                .as_str()
+                .ok_or_else(|| bad("package"))?
+                .to_owned(),
+            version: r["version"]
+                .as_str()
+                .ok_or_else(|| bad("version"))?
+                .to_owned(),
+            entries,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,474 @@
+//! `gatelog verify` end to end: real servers, real HTTP, the real binary.
+//! One honest release passes; every failure kind ends with the documented
+//! exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use gatelog_core::event::Integrity;
+use gatelog_core::keys::{SignatureType, SignerKey};
+use gatelog_core::sample::{SampleRegistry, device_key, rfc3339};
+use gatelog_core::{Envelope, Hash, LeafIndex};
+use gatelog_e2e::{Server, binary, http_post};
+use serde_json::Value;
+
+const ORIGIN: &str = "verify.gatelog.test/log";
+const PKG_TIME: i64 = 1_780_000_000;
+
+struct Log {
+    server: Server,
+    reg: SampleRegistry,
+    vkey: String,
+    _dir: tempfile::TempDir,
+}
+
+fn log_key() -> SignerKey {
+    SignerKey::from_seed(ORIGIN, SignatureType::Ed25519, &[11; 32]).unwrap()
+}
+
+fn start_log() -> Log {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("log.key"), log_key().to_private_text()).unwrap();
+    let reg = SampleRegistry::new("registry.example", 5);
+    let rk = reg.verifier_key().to_string();
+    let server = Server::start_with(
+        dir.path(),
+        ORIGIN,
+        &["--submitter-key", &rk, "--batch-interval-ms", "5"],
+    );
+    Log {
+        server,
+        vkey: log_key().verifier().to_string(),
+        reg,
+        _dir: dir,
+    }
+}
+
+/// Submits one envelope; returns (index, leaf hash).
+fn submit(log: &Log, env: &Envelope) -> (LeafIndex, Hash) {
+    let (status, body) = http_post(log.server.addr, "/v1/entries", &env.to_json()).unwrap();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert!(status == 201 || status == 200, "{status}: {v}");
+    (
+        LeafIndex(v["index"].as_u64().unwrap()),
+        Hash::from_hex(v["leaf_hash"].as_str().unwrap()).unwrap(),
+    )
+}
+
+fn tgz(name: &str, version: &str) -> Vec<u8> {
+    format!("{name}-{version}.tgz").into_bytes()
+}
+
+/// stage → approve (by `device`, signed when `signing`) → publish.
+fn release(log: &Log, name: &str, version: &str, device: Option<(&str, u8)>) {
+    let t = tgz(name, version);
+    let (stage, stage_hash) = submit(
+        log,
+        &log.reg.stage(name, version, &t, "acme/widget", PKG_TIME),
+    );
+    let key = device.map(|(_, seed)| device_key(seed));
+    let dev = device.zip(key.as_ref()).map(|((id, _), k)| (id, k));
+    let (approve, _) = submit(
+        log,
+        &log.reg.approve(
+            name,
+            version,
+            &t,
+            stage,
+            &stage_hash,
+            "alice",
+            dev,
+            PKG_TIME + 600,
+        ),
+    );
+    submit(
+        log,
+        &log.reg
+            .publish(name, version, &t, stage, approve, PKG_TIME + 700),
+    );
+}
+
+fn event_json(log: &Log, package: &str, body: &str) -> Envelope {
+    let json = format!(
+        r#"{{{body},"package":"{package}","registry":"{}","time":"{}"}}"#,
+        log.reg.origin,
+        rfc3339(PKG_TIME)
+    );
+    log.reg.sign_json(&json).unwrap()
+}
+
+/// A v3 package-lock.json with these (name, version, tarball bytes).
+fn lockfile(dir: &Path, name: &str, packages: &[(&str, &str, &[u8])]) -> PathBuf {
+    let mut map = serde_json::Map::new();
+    map.insert(
+        "".into(),
+        serde_json::json!({"name": "app", "version": "1.0.0"}),
+    );
+    for (name, version, tarball) in packages {
+        map.insert(
+            format!("node_modules/{name}"),
+            serde_json::json!({
+                "version": version,
+                "resolved": format!("https://registry.example/{name}/-/{}-{version}.tgz", name.rsplit('/').next().unwrap()),
+                "integrity": Integrity::of(tarball).to_string(),
+            }),
+        );
+    }
+    let doc = serde_json::json!({"name": "app", "version": "1.0.0", "lockfileVersion": 3, "requires": true, "packages": map});
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    path
+}
+
+fn verify(
+    log_url: &str,
+    vkey: &str,
+    reg: &str,
+    lockfile: &Path,
+    state: &Path,
+    extra: &[&str],
+) -> (i32, Value, String) {
+    let out: Output = std::process::Command::new(binary("gatelog"))
+        .args([
+            "verify",
+            "--format",
+            "json",
+            "--log",
+            log_url,
+            "--log-key",
+            vkey,
+            "--registry-key",
+            reg,
+        ])
+        .args([
+            "--lockfile",
+            &lockfile.display().to_string(),
+            "--state-dir",
+            &state.display().to_string(),
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        out.status.code().unwrap_or(-1),
+        v,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn rules(v: &Value, package: &str) -> Vec<String> {
+    v["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == package)
+        .flat_map(|p| {
+            p["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["rule"].as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn honest_lockfile_passes_and_each_attack_fails_with_its_rule() {
+    let log = start_log();
+    let url = format!("http://{}", log.server.addr);
+    let reg = log.reg.verifier_key().to_string();
+    // Devices: "yubi" registered; "old" registered then revoked.
+    submit(
+        &log,
+        &log.reg.device_register(
+            "good",
+            "alice",
+            "yubi",
+            &device_key(1),
+            PKG_TIME - 86_400 * 30,
+        ),
+    );
+    submit(
+        &log,
+        &log.reg.device_register(
+            "good",
+            "alice",
+            "old",
+            &device_key(2),
+            PKG_TIME - 86_400 * 30,
+        ),
+    );
+    submit(
+        &log,
+        &event_json(
+            &log,
+            "good",
+            r#""type":"device-revoke","maintainer":"alice","device":{"id":"old","kind":"ed25519"}"#,
+        ),
+    );
+    release(&log, "good", "1.0.0", Some(("yubi", 1)));
+    release(&log, "@scope/fine", "2.1.0", Some(("yubi", 1)));
+    release(&log, "ghostdev", "1.0.0", Some(("never-registered", 9)));
+    release(&log, "revoked", "1.0.0", Some(("old", 2)));
+    submit(
+        &log,
+        &log.reg
+            .publish_direct("direct", "1.0.0", &tgz("direct", "1.0.0"), PKG_TIME),
+    );
+    // An SMS approval.
+    let t = tgz("smsy", "1.0.0");
+    let (stage, _) = submit(
+        &log,
+        &log.reg.stage("smsy", "1.0.0", &t, "acme/widget", PKG_TIME),
+    );
+    let sms = event_json(
+        &log,
+        "smsy",
+        &format!(
+            r#""type":"approve","version":"1.0.0","integrity":"{}","stage":{},"maintainer":"alice","device":{{"id":"phone","kind":"sms"}}"#,
+            Integrity::of(&t),
+            stage.0
+        ),
+    );
+    let (approve, _) = submit(&log, &sms);
+    submit(
+        &log,
+        &log.reg
+            .publish("smsy", "1.0.0", &t, stage, approve, PKG_TIME + 700),
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    // Honest packages pass.
+    let honest = lockfile(
+        dir.path(),
+        "honest.json",
+        &[
+            ("good", "1.0.0", &tgz("good", "1.0.0")),
+            ("@scope/fine", "2.1.0", &tgz("@scope/fine", "2.1.0")),
+        ],
+    );
+    let (code, v, err) = verify(&url, &log.vkey, &reg, &honest, &state, &[]);
+    assert_eq!(code, 0, "{v} {err}");
+    assert_eq!(v["counts"]["verified"], 2);
+
+    // Each attack is its own failure kind.
+    let bad = lockfile(
+        dir.path(),
+        "bad.json",
+        &[
+            ("good", "1.0.0", b"a switched tarball"),
+            ("direct", "1.0.0", &tgz("direct", "1.0.0")),
+            ("ghostdev", "1.0.0", &tgz("ghostdev", "1.0.0")),
+            ("revoked", "1.0.0", &tgz("revoked", "1.0.0")),
+            ("smsy", "1.0.0", &tgz("smsy", "1.0.0")),
+            ("missing", "3.0.0", b"x"),
+        ],
+    );
+    let (code, v, err) = verify(&url, &log.vkey, &reg, &bad, &state, &[]);
+    assert_eq!(code, 1, "{v} {err}");
+    assert!(
+        rules(&v, "good").contains(&"integrity-mismatch".to_owned()),
+        "{v}"
+    );
+    assert!(
+        rules(&v, "direct").contains(&"publish-without-approval".to_owned()),
+        "{v}"
+    );
+    assert!(
+        rules(&v, "ghostdev").contains(&"unknown-device".to_owned()),
+        "{v}"
+    );
+    assert!(
+        rules(&v, "revoked").contains(&"unknown-device".to_owned()),
+        "{v}"
+    );
+    assert!(
+        rules(&v, "smsy").contains(&"weak-second-factor".to_owned()),
+        "{v}"
+    );
+    assert!(
+        rules(&v, "missing").contains(&"not-logged".to_owned()),
+        "{v}"
+    );
+    // Opting out works.
+    let (code, v, _) = verify(&url, &log.vkey, &reg, &bad, &state, &["--allow", "*"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["counts"]["skipped"], 6);
+
+    // SARIF and text renderings.
+    let out = std::process::Command::new(binary("gatelog"))
+        .args([
+            "verify",
+            "--format",
+            "sarif",
+            "--log",
+            &url,
+            "--log-key",
+            &log.vkey,
+            "--registry-key",
+            &reg,
+            "--no-state",
+        ])
+        .args(["--lockfile", &bad.display().to_string()])
+        .output()
+        .unwrap();
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(!sarif["runs"][0]["results"].as_array().unwrap().is_empty());
+
+    // Offline: a bundle verifies with no network, and fails when a byte changes.
+    let bundle = dir.path().join("proofs.json");
+    let out = std::process::Command::new(binary("gatelog"))
+        .args([
+            "bundle",
+            "--log",
+            &url,
+            "--log-key",
+            &log.vkey,
+            "--lockfile",
+            &honest.display().to_string(),
+        ])
+        .args(["--out", &bundle.display().to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, v, err) = verify(
+        "http://127.0.0.1:9",
+        &log.vkey,
+        &reg,
+        &honest,
+        &state,
+        &["--offline", &bundle.display().to_string()],
+    );
+    assert_eq!(code, 0, "{v} {err}");
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let proof = v["releases"][0]["proofs"][0].as_str().unwrap().to_owned();
+    let mut lines: Vec<String> = proof.lines().map(str::to_owned).collect();
+    let hash_line = lines
+        .iter()
+        .position(|l| l.len() == 44 && l.ends_with('='))
+        .unwrap();
+    lines[hash_line] = Hash::default().to_base64();
+    let tampered = text.replace(
+        &proof.replace('\n', "\\n"),
+        &(lines.join("\n") + "\n").replace('\n', "\\n"),
+    );
+    assert_ne!(tampered, text, "the test changed the bundle");
+    std::fs::write(&bundle, tampered).unwrap();
+    let (code, v, err) = verify(
+        "http://127.0.0.1:9",
+        &log.vkey,
+        &reg,
+        &honest,
+        &state,
+        &["--offline", &bundle.display().to_string()],
+    );
+    assert_eq!(code, 1, "{v} {err}");
+
+    // Wrong log key: nothing verifies.
+    let other = SignerKey::from_seed(ORIGIN, SignatureType::Ed25519, &[99; 32])
+        .unwrap()
+        .verifier()
+        .to_string();
+    let (code, _, err) = verify(&url, &other, &reg, &honest, &dir.path().join("s2"), &[]);
+    assert_eq!(code, 1, "{err}");
+    // Log down.
+    let (code, _, err) = verify("http://127.0.0.1:9", &log.vkey, &reg, &honest, &state, &[]);
+    assert_eq!(code, 3, "{err}");
+    // Malformed lockfile.
+    std::fs::write(
+        dir.path().join("broken.json"),
+        b"{\"lockfileVersion\": 3, \"packages\": ",
+    )
+    .unwrap();
+    let (code, _, err) = verify(
+        &url,
+        &log.vkey,
+        &reg,
+        &dir.path().join("broken.json"),
+        &state,
+        &[],
+    );
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn a_forked_log_is_a_security_error_and_the_state_is_kept() {
+    // Two servers with the same key and different histories.
+    let a = start_log();
+    let b = start_log();
+    for log in [&a, &b] {
+        submit(
+            log,
+            &log.reg
+                .device_register("good", "alice", "yubi", &device_key(1), PKG_TIME - 86_400),
+        );
+        release(log, "good", "1.0.0", Some(("yubi", 1)));
+    }
+    // A ends at 5 entries; B at 6, with a different history before 5.
+    submit(&a, &a.reg.publish_direct("left", "1.0.0", b"l", PKG_TIME));
+    submit(&b, &b.reg.publish_direct("other", "1.0.0", b"o", PKG_TIME));
+    submit(
+        &b,
+        &b.reg.publish_direct("other", "1.0.1", b"o", PKG_TIME + 1),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let lock = lockfile(
+        dir.path(),
+        "package-lock.json",
+        &[("good", "1.0.0", &tgz("good", "1.0.0"))],
+    );
+    let reg = a.reg.verifier_key().to_string();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "[policy]\naccept_totp = true\n").unwrap();
+    let p = ["--policy", policy.to_str().unwrap()];
+    let (code, v, err) = verify(
+        &format!("http://{}", a.server.addr),
+        &a.vkey,
+        &reg,
+        &lock,
+        &state,
+        &p,
+    );
+    assert_eq!(code, 0, "{v} {err}");
+    let remembered = std::fs::read_dir(&state).unwrap().count();
+    assert_eq!(remembered, 1);
+    let before: Vec<u8> = std::fs::read(
+        std::fs::read_dir(&state)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path(),
+    )
+    .unwrap();
+    let (code, _, err) = verify(
+        &format!("http://{}", b.server.addr),
+        &b.vkey,
+        &reg,
+        &lock,
+        &state,
+        &p,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("SECURITY ERROR"), "{err}");
+    assert!(err.contains(ORIGIN), "both checkpoints are printed: {err}");
+    let after: Vec<u8> = std::fs::read(
+        std::fs::read_dir(&state)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path(),
+    )
+    .unwrap();
+    assert_eq!(before, after, "the state is not updated on a fork");
+}
