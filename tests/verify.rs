@@ -472,3 +472,237 @@ fn a_forked_log_is_a_security_error_and_the_state_is_kept() {
     .unwrap();
     assert_eq!(before, after, "the state is not updated on a fork");
 }
+
+fn gatelog(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(binary("gatelog"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_other_subcommands_work_against_a_real_log() {
+    let log = start_log();
+    let url = format!("http://{}", log.server.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("registry.key");
+    let reg_key =
+        SignerKey::from_seed("registry.example", SignatureType::Ed25519, &[5; 32]).unwrap();
+    std::fs::write(&key_file, reg_key.to_private_text()).unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        r#"{"type":"maintainer-add","package":"left-pad","registry":"https://registry.example","time":"2026-05-01T00:00:00Z","maintainer":"bob","by":"alice"}"#,
+    )
+    .unwrap();
+    let log_args = ["--log", url.as_str(), "--log-key", log.vkey.as_str()];
+    let k = key_file.to_str().unwrap();
+    let e = event.to_str().unwrap();
+    let (code, out, err) = gatelog(
+        &[
+            &["submit", "--event", e, "--registry-key-file", k][..],
+            &log_args,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let ack: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(ack["index"], 0);
+
+    let (code, out, err) = gatelog(&[&["entry", "0"][..], &log_args].concat());
+    assert_eq!(code, 0, "{err}");
+    let entry: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(entry["event"]["maintainer"], "bob", "{entry}");
+
+    let state = dir.path().join("state");
+    let (code, note, err) = gatelog(
+        &[
+            &["checkpoint", "--state-dir", state.to_str().unwrap()][..],
+            &log_args,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(note.starts_with(ORIGIN));
+    let old = dir.path().join("old.checkpoint");
+    std::fs::write(&old, &note).unwrap();
+    release(&log, "left-pad", "1.3.0", None);
+    let (code, out, err) = gatelog(
+        &[
+            &["proof", "consistency", "--old", old.to_str().unwrap()][..],
+            &log_args,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"verified\":true"), "{out}");
+    let (code, out, err) =
+        gatelog(&[&["proof", "inclusion", "--index", "2"][..], &log_args].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"tree_size\":4"), "{out}");
+    let (code, _, _) = gatelog(&[&["proof", "inclusion", "--index", "99"][..], &log_args].concat());
+    assert_eq!(code, 1, "an entry the log does not have");
+
+    // What a device signs, and the signature over it.
+    let dev = dir.path().join("device.key");
+    std::fs::write(
+        &dev,
+        SignerKey::from_seed("yubi", SignatureType::Ed25519, &[8; 32])
+            .unwrap()
+            .to_private_text(),
+    )
+    .unwrap();
+    let integrity = Integrity::of(b"t").to_string();
+    let stage = Hash::sha256(b"stage").to_hex();
+    let args = [
+        "--package",
+        "left-pad",
+        "--version",
+        "1.3.0",
+        "--integrity",
+        &integrity,
+        "--stage-leaf-hash",
+        &stage,
+    ];
+    let (code, statement, _) = gatelog(&[&["approve-statement"][..], &args].concat());
+    assert_eq!(code, 0);
+    assert_eq!(
+        statement,
+        format!("gatelog-approve/v1\nleft-pad\n1.3.0\n{integrity}\n{stage}\n")
+    );
+    let (code, sig, err) = gatelog(
+        &[
+            &["sign-approval", "--device-key-file", dev.to_str().unwrap()][..],
+            &args,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(sig.trim().len(), 88, "base64 of a 64-byte signature");
+
+    // Bad input: an invalid event, a malformed key file.
+    std::fs::write(&event, b"{\"type\":\"publish\"}").unwrap();
+    let (code, _, err) = gatelog(
+        &[
+            &["submit", "--event", e, "--registry-key-file", k][..],
+            &log_args,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 2, "{err}");
+    std::fs::write(&key_file, b"garbage").unwrap();
+    let (code, _, _) = gatelog(
+        &[
+            &["submit", "--event", e, "--registry-key-file", k][..],
+            &log_args,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 2);
+}
+
+/// A log and registry that lie together: the approval's device signature is
+/// by another key than the one registered. An honest server refuses such an
+/// approval, so this log is built by hand and handed over as an offline
+/// bundle; the client must catch it on its own.
+#[test]
+fn a_bad_device_signature_is_caught_even_from_a_lying_log() {
+    use gatelog_core::merkle::{inclusion_proof, inclusion_proof_nodes};
+    use gatelog_core::tlog_proof::TlogProof;
+    use gatelog_core::{Checkpoint, CompactRange, Leaf, Origin, leaf_hash};
+
+    let reg = SampleRegistry::new("registry.example", 5);
+    let t = tgz("good", "1.0.0");
+    let mut leaves: Vec<Vec<u8>> = Vec::new();
+    let push = |env: Envelope, leaves: &mut Vec<Vec<u8>>| {
+        let prev = leaves.len().checked_sub(1).map(|i| LeafIndex(i as u64));
+        let bytes = Leaf::new(1_000 + leaves.len() as u64, prev, env)
+            .unwrap()
+            .into_bytes();
+        leaves.push(bytes);
+        leaf_hash(leaves.last().unwrap())
+    };
+    push(
+        reg.device_register("good", "alice", "yubi", &device_key(1), PKG_TIME - 100),
+        &mut leaves,
+    );
+    let stage_hash = push(
+        reg.stage("good", "1.0.0", &t, "acme/widget", PKG_TIME),
+        &mut leaves,
+    );
+    // Signed by device 2, though the log registered device 1's key.
+    push(
+        reg.approve(
+            "good",
+            "1.0.0",
+            &t,
+            LeafIndex(1),
+            &stage_hash,
+            "alice",
+            Some(("yubi", &device_key(2))),
+            PKG_TIME + 600,
+        ),
+        &mut leaves,
+    );
+    push(
+        reg.publish(
+            "good",
+            "1.0.0",
+            &t,
+            LeafIndex(1),
+            LeafIndex(2),
+            PKG_TIME + 700,
+        ),
+        &mut leaves,
+    );
+    let mut range = CompactRange::new();
+    let mut nodes = std::collections::HashMap::new();
+    for l in &leaves {
+        nodes.extend(range.append(leaf_hash(l)));
+    }
+    let note = Checkpoint::new(Origin::new(ORIGIN).unwrap(), range.head())
+        .sign(&log_key())
+        .unwrap()
+        .to_bytes();
+    let proofs: Vec<String> = leaves
+        .iter()
+        .enumerate()
+        .map(|(i, leaf)| {
+            let ids = inclusion_proof_nodes(LeafIndex(i as u64), range.size()).unwrap();
+            let hashes: Vec<Hash> = ids.iter().map(|id| nodes[id]).collect();
+            let p = inclusion_proof(LeafIndex(i as u64), range.size(), &hashes).unwrap();
+            TlogProof {
+                extra: Some(leaf.clone()),
+                index: p.index,
+                path: p.path,
+                checkpoint: note.clone(),
+            }
+            .to_text()
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle.json");
+    let doc = serde_json::json!({"format": "gatelog-offline-bundle/v1", "origin": ORIGIN,
+        "releases": [{"package": "good", "version": "1.0.0", "proofs": proofs}]});
+    std::fs::write(&bundle, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let lock = lockfile(dir.path(), "package-lock.json", &[("good", "1.0.0", &t)]);
+    let vkey = log_key().verifier().to_string();
+    let (code, v, err) = verify(
+        "http://127.0.0.1:9",
+        &vkey,
+        &reg.verifier_key().to_string(),
+        &lock,
+        &dir.path().join("state"),
+        &["--offline", bundle.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{v} {err}");
+    assert!(
+        rules(&v, "good").contains(&"bad-device-signature".to_owned()),
+        "{v}"
+    );
+}

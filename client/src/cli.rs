@@ -110,6 +110,9 @@ enum Command {
         #[arg(long, env = "GATELOG_STATE_DIR")]
         state_dir: Option<PathBuf>,
     },
+    /// Fetch and verify a proof against the log's latest checkpoint.
+    #[command(subcommand)]
+    Proof(ProofCommand),
     /// Fetch and verify one entry, and print its event.
     Entry {
         /// Leaf index.
@@ -150,6 +153,33 @@ enum Command {
     /// Load a local log with verified release chains and report throughput
     /// and latency (signs as the sample registry `hammer.registry.test`).
     Hammer(HammerArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum ProofCommand {
+    /// Inclusion of an entry (by index or leaf hash) in the latest checkpoint.
+    Inclusion {
+        /// Leaf index.
+        #[arg(
+            long,
+            conflicts_with = "leaf_hash",
+            required_unless_present = "leaf_hash"
+        )]
+        index: Option<u64>,
+        /// Leaf hash (hex).
+        #[arg(long)]
+        leaf_hash: Option<String>,
+        #[command(flatten)]
+        log: LogArgs,
+    },
+    /// Consistency of an older signed checkpoint (a note file) with the latest.
+    Consistency {
+        /// File holding the older signed checkpoint note.
+        #[arg(long)]
+        old: PathBuf,
+        #[command(flatten)]
+        log: LogArgs,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -264,6 +294,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Bundle { .. } => "bundle",
         Command::Checkpoint { .. } => "checkpoint",
         Command::Entry { .. } => "entry",
+        Command::Proof(_) => "proof",
         Command::Submit { .. } => "submit",
         Command::ApproveStatement(_) => "approve-statement",
         Command::SignApproval { .. } => "sign-approval",
@@ -397,6 +428,50 @@ fn run(command: Command) -> Result<u8, Failure> {
                     .map_err(|e| Failure(EXIT_UNREACHABLE, e.to_string()))?;
             }
             print!("{}", String::from_utf8_lossy(&cp.to_bytes()));
+            Ok(0)
+        }
+        Command::Proof(ProofCommand::Inclusion {
+            index,
+            leaf_hash,
+            log,
+        }) => {
+            let (client, _) = client(&log)?;
+            let leaf_hash = match leaf_hash {
+                Some(h) => Some(
+                    Hash::from_hex(&h).ok_or_else(|| usage("--leaf-hash must be 64 hex digits"))?,
+                ),
+                None => None,
+            };
+            let ack = runtime()?.block_on(client.verified_inclusion(index, leaf_hash))?;
+            println!(
+                "{}",
+                serde_json::json!({"verified": true, "index": ack.index.0, "leaf_hash": ack.leaf_hash, "tree_size": ack.head.size.0, "root_hash": ack.head.root})
+            );
+            Ok(0)
+        }
+        Command::Proof(ProofCommand::Consistency { old, log }) => {
+            let (client, _) = client(&log)?;
+            let bytes =
+                std::fs::read(&old).map_err(|e| usage(format!("{}: {e}", old.display())))?;
+            let old_cp = client
+                .open_checkpoint(&bytes)
+                .map_err(|e| usage(format!("{}: {e}", old.display())))?;
+            let rt = runtime()?;
+            let new_cp = rt.block_on(client.checkpoint())?;
+            rt.block_on(client.prove_consistency(&old_cp.head(), &new_cp.head())).map_err(|e| {
+                Failure(
+                    EXIT_FAILED,
+                    format!(
+                        "SECURITY ERROR: the log's checkpoint is not consistent with the given one\n\ngiven:\n{}\nreceived:\n{}\n{e}",
+                        String::from_utf8_lossy(&bytes),
+                        String::from_utf8_lossy(&new_cp.to_bytes())
+                    ),
+                )
+            })?;
+            println!(
+                "{}",
+                serde_json::json!({"verified": true, "old_size": old_cp.head().size.0, "new_size": new_cp.head().size.0})
+            );
             Ok(0)
         }
         Command::Entry { index, log } => {

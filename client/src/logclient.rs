@@ -337,6 +337,53 @@ impl LogClient {
         path_of(&v["path"])
     }
 
+    /// Fetches and verifies the inclusion of an entry, named by index or by
+    /// leaf hash, in the latest checkpoint.
+    pub async fn verified_inclusion(
+        &self,
+        asked_index: Option<u64>,
+        asked_leaf: Option<Hash>,
+    ) -> Result<Ack, ClientError> {
+        let head = self.checkpoint().await?.head();
+        let size = head.size.0.to_string();
+        let (key, value) = match (asked_index, asked_leaf) {
+            (Some(i), _) => ("index", i.to_string()),
+            (None, Some(h)) => ("leaf_hash", h.to_hex()),
+            (None, None) => return Err(malformed("an index or a leaf hash")),
+        };
+        let body = self
+            .get_query(
+                "/v1/proofs/inclusion",
+                &[(key, value.as_str()), ("tree_size", size.as_str())],
+            )
+            .await?;
+        let v: Value =
+            serde_json::from_slice(&body).map_err(|e| ClientError::Malformed(e.to_string()))?;
+        let leaf = STANDARD
+            .decode(v["leaf"].as_str().ok_or_else(|| malformed("leaf"))?)
+            .map_err(|_| malformed("leaf base64"))?;
+        let index = LeafIndex(v["index"].as_u64().ok_or_else(|| malformed("index"))?);
+        let leaf_hash = leaf_hash(&leaf);
+        // The log must answer about the entry that was asked for.
+        if asked_leaf.is_some_and(|h| h != leaf_hash) || asked_index.is_some_and(|i| i != index.0) {
+            return Err(ClientError::Verification(
+                "the log answered with another entry".into(),
+            ));
+        }
+        let proof = InclusionProof {
+            index,
+            tree_size: head.size,
+            path: path_of(&v["inclusion_proof"]["path"])?,
+        };
+        verify_inclusion(&leaf_hash, &proof, &head)
+            .map_err(|e| ClientError::Verification(e.to_string()))?;
+        Ok(Ack {
+            index,
+            leaf_hash,
+            head,
+        })
+    }
+
     /// Fetches entry `index` with its proof against the latest checkpoint,
     /// verifies both, and decodes the leaf and its event.
     pub async fn verified_entry(

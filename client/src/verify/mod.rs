@@ -37,6 +37,9 @@ use crate::logclient::{ClientError, FetchedRelease, LogClient};
 use crate::state::{StateDir, StateError};
 use report::{CheckpointSummary, Finding, PackageResult, Report, Status};
 
+/// Lockfiles with at least this many packages get a progress bar on a terminal.
+pub const PROGRESS_FROM: usize = 500;
+
 /// Most releases per `POST /v1/bundles` (the server's limit).
 pub const BUNDLE_CHUNK: usize = 5000;
 
@@ -204,7 +207,14 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
     // Each location is judged against its own lockfile integrity; the same
     // release with the same integrity is judged once.
     let mut judged: HashMap<(String, String, Option<String>), Vec<Finding>> = HashMap::new();
+    // A progress bar on a terminal for long lockfiles (hidden otherwise).
+    let bar = if results.len() >= PROGRESS_FROM {
+        indicatif::ProgressBar::new(results.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     for (r, p) in results.iter_mut().zip(&lock.packages) {
+        bar.inc(1);
         if r.status != Status::Verified {
             continue;
         }
@@ -228,6 +238,8 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
             r.findings = findings.clone();
         }
     }
+
+    bar.finish_and_clear();
 
     // 6. Remember the newest checkpoint.
     if let (Some(state), Some(newest)) = (&opts.state, &newest) {
