@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Durable-ingest benchmark: a release gatelog-server on an embedded RocksDB in
-# a temporary folder, loaded by `gatelog hammer` on the same machine
-# (loopback only), once through the batch endpoint and once with one event
-# per request. Prints each run's report as JSON lines and a summary.
+# Benchmarks a release gatelog-server on an embedded RocksDB in a temporary
+# folder, driven from this machine over loopback by `gatelog hammer`:
+#   1. durable ingest through the batch endpoint (release chains, every
+#      acknowledgement verified, 2 verifying readers);
+#   2. durable ingest with one event per request;
+#   3. `gatelog verify` of lockfiles of 100, 2,000 and 10,000 packages
+#      against the log from run 1 (5 runs each, median reported).
+# Prints each report as JSON and a summary.
 #
 #   scripts/bench-ingest.sh [RELEASES]        (default 30000 release chains)
 set -euo pipefail
@@ -13,30 +17,61 @@ cargo build --release -p gatelog-server -p gatelog-client --bins --quiet
 bin="$target/release"
 out="${BENCH_OUT:-$(mktemp -d)}"
 registry_key=$("$bin/gatelog" hammer --print-registry-key)
+packages=10000
 
-run() { # name interval-ms hammer-args...
-  local name=$1 interval=$2; shift 2
-  local data; data=$(mktemp -d)
-  local port=$((20000 + RANDOM % 20000))
+start_server() { # name interval-ms -> sets pid, port, vkey, data
+  data=$(mktemp -d)
+  port=$((20000 + RANDOM % 20000))
   "$bin/gatelog-server" --data "$data" --listen "127.0.0.1:$port" \
-    --submitter-key "$registry_key" --batch-interval-ms "$interval" \
-    --pool-size 65536 --log-format json >"$out/$name.server.log" 2>&1 &
-  local pid=$!
+    --submitter-key "$registry_key" --batch-interval-ms "$2" \
+    --pool-size 65536 --log-format json >"$out/$1.server.log" 2>&1 &
+  pid=$!
   for _ in $(seq 100); do
-    grep -q "verifier key" "$out/$name.server.log" 2>/dev/null && break
+    grep -q "verifier key" "$out/$1.server.log" 2>/dev/null && break
     sleep 0.1
   done
-  local vkey; vkey=$(grep -o 'verifier key: .*' "$out/$name.server.log" | cut -d' ' -f3)
-  "$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" \
-    --server-pid "$pid" --releases "$releases" --json "$@" >"$out/$name.json"
-  kill -TERM "$pid"; wait "$pid" || true
-  rm -rf "$data"
-  echo "== $name (batch interval ${interval} ms)"
-  cat "$out/$name.json"
+  vkey=$(grep -o 'verifier key: .*' "$out/$1.server.log" | cut -d' ' -f3)
 }
+
+stop_server() { kill -TERM "$pid"; wait "$pid" || true; rm -rf "$data"; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
-run batch 200 --writers 8 --batch-size 256 --readers 2
-run single 25 --writers 512 --batch-size 1 --readers 2
+
+start_server batch 200
+"$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
+  --releases "$releases" --packages "$packages" --writers 8 --batch-size 256 --readers 2 --json >"$out/batch.json"
+echo "== batch endpoint (batch interval 200 ms)"; cat "$out/batch.json"
+
+# Lockfiles of releases the hammer logged: package p at version 1.0.0 is release p.
+for n in 100 2000 10000; do
+  python3 - "$n" >"$out/lock-$n.json" <<'PY'
+import base64, hashlib, json, sys
+n = int(sys.argv[1])
+pkgs = {"": {"name": "bench", "version": "1.0.0"}}
+for p in range(n):
+    name = f"@hammer/pkg-{p}"
+    sri = "sha512-" + base64.b64encode(hashlib.sha512(f"release-{p}.tgz".encode()).digest()).decode()
+    pkgs[f"node_modules/{name}"] = {"version": "1.0.0", "integrity": sri,
+        "resolved": f"https://hammer.registry.test/{name}/-/pkg-{p}-1.0.0.tgz"}
+print(json.dumps({"name": "bench", "version": "1.0.0", "lockfileVersion": 3, "requires": True, "packages": pkgs}))
+PY
+  times=()
+  for _ in 1 2 3 4 5; do
+    TIMEFORMAT=%R
+    t=$( { time "$bin/gatelog" verify --lockfile "$out/lock-$n.json" --log "http://127.0.0.1:$port" \
+      --log-key "$vkey" --registry-key "$registry_key" --no-state --format json \
+      >"$out/verify-$n.json" 2>"$out/verify-$n.err"; } 2>&1 )
+    times+=("$t")
+  done
+  median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)
+  echo "== gatelog verify, $n packages: median ${median}s of 5 (min $(printf '%s\n' "${times[@]}" | sort -n | head -1), max $(printf '%s\n' "${times[@]}" | sort -n | tail -1)); $(python3 -c "import json;d=json.load(open('$out/verify-$n.json'));print(d['counts'])")"
+done
+stop_server
+
+start_server single 25
+"$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
+  --releases "$((releases / 3))" --packages "$packages" --writers 512 --batch-size 1 --readers 2 --json >"$out/single.json"
+echo "== one event per request (batch interval 25 ms)"; cat "$out/single.json"
+stop_server
 echo "reports in $out"
