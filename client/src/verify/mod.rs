@@ -241,8 +241,10 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
 
     bar.finish_and_clear();
 
-    // 6. Remember the newest checkpoint.
-    if let (Some(state), Some(newest)) = (&opts.state, &newest) {
+    // 6. Remember the newest checkpoint. Offline, consistency with the
+    // remembered checkpoint cannot be proven (no log to ask), so the state
+    // is only read, never moved.
+    if let (Some(state), Some(newest), Some(_)) = (&opts.state, &newest, client) {
         let expected = remembered.as_ref().map(|(_, bytes)| bytes.as_slice());
         let moves_forward = remembered
             .as_ref()
