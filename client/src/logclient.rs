@@ -268,18 +268,7 @@ impl LogClient {
             .as_array()
             .ok_or_else(|| malformed("entries"))?
         {
-            let index = LeafIndex(e["index"].as_u64().ok_or_else(|| malformed("index"))?);
-            let leaf = STANDARD
-                .decode(e["leaf"].as_str().ok_or_else(|| malformed("leaf"))?)
-                .map_err(|_| malformed("leaf base64"))?;
-            let proof = InclusionProof {
-                index,
-                tree_size: head.size,
-                path: path_of(&e["inclusion_proof"]["path"])?,
-            };
-            // The leaf hash is computed here, never taken from the answer.
-            verify_inclusion(&leaf_hash(&leaf), &proof, &head)
-                .map_err(|e| ClientError::Verification(e.to_string()))?;
+            let (index, leaf, _) = proven_entry(e, &head)?;
             out.push((index, leaf));
         }
         Ok((head, out))
@@ -359,24 +348,13 @@ impl LogClient {
             .await?;
         let v: Value =
             serde_json::from_slice(&body).map_err(|e| ClientError::Malformed(e.to_string()))?;
-        let leaf = STANDARD
-            .decode(v["leaf"].as_str().ok_or_else(|| malformed("leaf"))?)
-            .map_err(|_| malformed("leaf base64"))?;
-        let index = LeafIndex(v["index"].as_u64().ok_or_else(|| malformed("index"))?);
-        let leaf_hash = leaf_hash(&leaf);
+        let (index, _, leaf_hash) = proven_entry(&v, &head)?;
         // The log must answer about the entry that was asked for.
         if asked_leaf.is_some_and(|h| h != leaf_hash) || asked_index.is_some_and(|i| i != index.0) {
             return Err(ClientError::Verification(
                 "the log answered with another entry".into(),
             ));
         }
-        let proof = InclusionProof {
-            index,
-            tree_size: head.size,
-            path: path_of(&v["inclusion_proof"]["path"])?,
-        };
-        verify_inclusion(&leaf_hash, &proof, &head)
-            .map_err(|e| ClientError::Verification(e.to_string()))?;
         Ok(Ack {
             index,
             leaf_hash,
@@ -394,16 +372,12 @@ impl LogClient {
         let v = self
             .get_json(&format!("/v1/entries/{index}?tree_size={}", head.size.0))
             .await?;
-        let leaf = STANDARD
-            .decode(v["leaf"].as_str().ok_or_else(|| malformed("leaf"))?)
-            .map_err(|_| malformed("leaf base64"))?;
-        let proof = InclusionProof {
-            index: LeafIndex(index),
-            tree_size: head.size,
-            path: path_of(&v["inclusion_proof"]["path"])?,
-        };
-        verify_inclusion(&leaf_hash(&leaf), &proof, &head)
-            .map_err(|e| ClientError::Verification(e.to_string()))?;
+        let (proven, leaf, _) = proven_entry(&v, &head)?;
+        if proven.0 != index {
+            return Err(ClientError::Verification(
+                "the log answered with another entry".into(),
+            ));
+        }
         let leaf =
             gatelog_core::Leaf::parse(&leaf).map_err(|e| ClientError::Malformed(e.to_string()))?;
         let event = gatelog_core::Event::from_envelope(leaf.envelope())
@@ -415,6 +389,36 @@ impl LogClient {
     pub async fn size(&self) -> Result<TreeSize, ClientError> {
         Ok(self.checkpoint().await?.head().size)
     }
+}
+
+/// Reads an entry object (`index`, `leaf`, `inclusion_proof.path`) and
+/// checks it against `head`. The leaf hash is computed here from the leaf
+/// bytes, never taken from the answer.
+fn proven_entry(e: &Value, head: &TreeHead) -> Result<(LeafIndex, Vec<u8>, Hash), ClientError> {
+    let received = received_entry(e, std::sync::Arc::new(Vec::new()))?;
+    let hash = leaf_hash(&received.leaf);
+    let proof = InclusionProof {
+        index: received.index,
+        tree_size: head.size,
+        path: received.path,
+    };
+    verify_inclusion(&hash, &proof, head).map_err(|e| ClientError::Verification(e.to_string()))?;
+    Ok((received.index, received.leaf, hash))
+}
+
+/// Reads an entry object without checking it.
+fn received_entry(
+    e: &Value,
+    checkpoint: std::sync::Arc<Vec<u8>>,
+) -> Result<ReceivedEntry, ClientError> {
+    Ok(ReceivedEntry {
+        index: LeafIndex(e["index"].as_u64().ok_or_else(|| malformed("index"))?),
+        leaf: STANDARD
+            .decode(e["leaf"].as_str().ok_or_else(|| malformed("leaf"))?)
+            .map_err(|_| malformed("leaf base64"))?,
+        path: path_of(&e["inclusion_proof"]["path"])?,
+        checkpoint,
+    })
 }
 
 /// One entry of a release bundle as received: not yet verified.
@@ -462,14 +466,7 @@ pub fn parse_bundles(bytes: &[u8]) -> Result<Vec<FetchedRelease>, ClientError> {
             .as_array()
             .ok_or_else(|| malformed("entries"))?
         {
-            entries.push(ReceivedEntry {
-                index: LeafIndex(e["index"].as_u64().ok_or_else(|| malformed("index"))?),
-                leaf: STANDARD
-                    .decode(e["leaf"].as_str().ok_or_else(|| malformed("leaf"))?)
-                    .map_err(|_| malformed("leaf base64"))?,
-                path: path_of(&e["inclusion_proof"]["path"])?,
-                checkpoint: note.clone(),
-            });
+            entries.push(received_entry(e, note.clone())?);
         }
         out.push(FetchedRelease {
             package: b["package"]
