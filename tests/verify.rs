@@ -348,6 +348,25 @@ fn honest_lockfile_passes_and_each_attack_fails_with_its_rule() {
     );
     assert_eq!(code, 0, "{v} {err}");
     let text = std::fs::read_to_string(&bundle).unwrap();
+    // Changing any byte makes verification fail (a sample of positions
+    // across the whole file: JSON structure, leaves, proofs, notes).
+    let original = text.clone().into_bytes();
+    let step = (original.len() / 40).max(1);
+    for at in (0..original.len()).step_by(step) {
+        let mut changed = original.clone();
+        changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
+        std::fs::write(&bundle, &changed).unwrap();
+        let (code, v, _) = verify(
+            "http://127.0.0.1:9",
+            &log.vkey,
+            &reg,
+            &honest,
+            &state,
+            &["--offline", &bundle.display().to_string()],
+        );
+        assert_ne!(code, 0, "changing byte {at} still verifies: {v}");
+    }
+    std::fs::write(&bundle, &original).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     let proof = v["releases"][0]["proofs"][0].as_str().unwrap().to_owned();
     let mut lines: Vec<String> = proof.lines().map(str::to_owned).collect();
