@@ -40,7 +40,7 @@ echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
 
 start_server batch 200
 "$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
-  --releases "$releases" --packages "$packages" --writers 8 --batch-size 256 --readers 2 --json >"$out/batch.json"
+  --releases "$releases" --packages "$packages" --writers 32 --batch-size 1000 --readers 2 --json >"$out/batch.json"
 echo "== batch endpoint (batch interval 200 ms)"; cat "$out/batch.json"
 
 # Lockfiles of releases the hammer logged: package p at version 1.0.0 is release p.

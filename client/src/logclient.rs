@@ -52,7 +52,14 @@ pub struct LogClient {
     base: String,
     key: VerifierKey,
     http: reqwest::Client,
+    /// Notes already verified with `key`, by their exact bytes: a batch of
+    /// answers carries the same checkpoint many times.
+    verified:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<Vec<u8>, SignedCheckpoint>>>,
 }
+
+/// Verified notes kept at most (the cache is emptied beyond).
+const VERIFIED_CACHE: usize = 1024;
 
 fn malformed(what: &str) -> ClientError {
     ClientError::Malformed(what.to_owned())
@@ -84,6 +91,7 @@ impl LogClient {
             base: base.trim_end_matches('/').to_owned(),
             key,
             http,
+            verified: Default::default(),
         })
     }
 
@@ -134,7 +142,17 @@ impl LogClient {
 
     /// Verifies a checkpoint note with the log's key.
     pub fn open_checkpoint(&self, note: &[u8]) -> Result<SignedCheckpoint, ClientError> {
-        checkpoint::open(note, &self.key).map_err(|e| ClientError::Verification(e.to_string()))
+        let mut cache = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(cp) = cache.get(note) {
+            return Ok(cp.clone());
+        }
+        let cp = checkpoint::open(note, &self.key)
+            .map_err(|e| ClientError::Verification(e.to_string()))?;
+        if cache.len() >= VERIFIED_CACHE {
+            cache.clear();
+        }
+        cache.insert(note.to_vec(), cp.clone());
+        Ok(cp)
     }
 
     /// Proves that `new` extends `old`.
