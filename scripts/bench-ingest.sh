@@ -16,6 +16,7 @@ target="${CARGO_TARGET_DIR:-target}"
 cargo build --release -p gatelog-server -p gatelog-client --bins --quiet
 bin="$target/release"
 out="${BENCH_OUT:-$(mktemp -d)}"
+mkdir -p "$out"
 registry_key=$("$bin/gatelog" hammer --print-registry-key)
 packages=10000
 

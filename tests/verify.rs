@@ -366,6 +366,41 @@ fn honest_lockfile_passes_and_each_attack_fails_with_its_rule() {
         );
         assert_ne!(code, 0, "changing byte {at} still verifies: {v}");
     }
+    // An entry shared by two releases (the device registration) is checked
+    // in each copy: tampering with only the second copy still fails.
+    let mut doc: Value = serde_json::from_str(&text).unwrap();
+    let first: Vec<String> = doc["releases"][0]["proofs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect();
+    let shared = doc["releases"][1]["proofs"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| first.contains(&p.as_str().unwrap().to_owned()))
+        .expect("the device registration is in both bundles");
+    // Same index, same leaf; one proof hash changed.
+    let mut lines: Vec<String> = shared
+        .as_str()
+        .unwrap()
+        .split('\n')
+        .map(str::to_owned)
+        .collect();
+    lines[3] = Hash::default().to_base64();
+    let tampered_copy = lines.join("\n");
+    *shared = Value::String(tampered_copy);
+    std::fs::write(&bundle, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let (code, v, _) = verify(
+        "http://127.0.0.1:9",
+        &log.vkey,
+        &reg,
+        &honest,
+        &state,
+        &["--offline", &bundle.display().to_string()],
+    );
+    assert_eq!(code, 1, "a tampered second copy verifies: {v}");
     std::fs::write(&bundle, &original).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     let proof = v["releases"][0]["proofs"][0].as_str().unwrap().to_owned();

@@ -390,8 +390,8 @@ fn run(command: Command) -> Result<u8, Failure> {
                 .collect();
             wanted.sort();
             wanted.dedup();
-            let fetched =
-                runtime()?.block_on(client.fetch_bundles(&wanted, verify::BUNDLE_CHUNK))?;
+            let fetched = runtime()?
+                .block_on(client.fetch_bundles(&wanted, verify::bundle_chunk(wanted.len())))?;
             let bytes = verify::offline::write(key.name(), &fetched);
             std::fs::write(&out, bytes)
                 .map_err(|e| Failure(EXIT_UNREACHABLE, format!("{}: {e}", out.display())))?;

@@ -33,7 +33,7 @@ use gatelog_core::{
 };
 
 use crate::lockfile::{self, LockfileError, Source};
-use crate::logclient::{ClientError, FetchedRelease, LogClient};
+use crate::logclient::{ClientError, FetchedRelease, LogClient, ReceivedEntry};
 use crate::state::{StateDir, StateError};
 use report::{CheckpointSummary, Finding, PackageResult, Report, Status};
 
@@ -42,6 +42,12 @@ pub const PROGRESS_FROM: usize = 500;
 
 /// Most releases per `POST /v1/bundles` (the server's limit).
 pub const BUNDLE_CHUNK: usize = 5000;
+
+/// Releases per request: small enough that a few requests run in parallel
+/// (the server builds each on its own thread), never above the limit.
+pub fn bundle_chunk(releases: usize) -> usize {
+    releases.div_ceil(4).clamp(100, BUNDLE_CHUNK)
+}
 
 /// Where the evidence comes from.
 pub enum Evidence {
@@ -157,7 +163,9 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
     // 2. Fetch.
     let (fetched, client) = match &opts.evidence {
         Evidence::Online(client) => (
-            client.fetch_bundles(&wanted, BUNDLE_CHUNK).await?,
+            client
+                .fetch_bundles(&wanted, bundle_chunk(wanted.len()))
+                .await?,
             Some(&**client),
         ),
         Evidence::Offline(bytes) => (offline::read(bytes)?, None),
@@ -198,8 +206,9 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
         }
     }
 
-    // 4–5. Entries and policy, per release.
+    // 4–5. Entries (each once), then the policy per release.
     let keyring = Keyring::new(opts.registry_keys.iter().map(|k| *k.key()));
+    let checked = check_all(&opts, &keyring, &opened, &fetched);
     let by_release: HashMap<(&str, &str), &FetchedRelease> = fetched
         .iter()
         .map(|r| ((r.package.as_str(), r.version.as_str()), r))
@@ -225,7 +234,7 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
         );
         let findings = judged.entry(key).or_insert_with(|| {
             match by_release.get(&(r.name.as_str(), r.version.as_str())) {
-                Some(release) => judge(&opts, &keyring, &opened, release, p.integrity.as_ref()),
+                Some(release) => judge(&opts, &checked, release, p.integrity.as_ref()),
                 None => vec![finding(
                     "not-logged",
                     "the log returned no bundle for this release",
@@ -297,69 +306,136 @@ async fn prove(
     }
 }
 
-/// Verifies one release's entries and applies the policy.
-fn judge(
+/// An entry after its checks: its event, or the finding against it.
+type Checked = Result<LoggedEvent, Finding>;
+
+/// Identifies a received entry by everything it claims: its index, the
+/// checkpoint it came with, and a digest of its leaf and proof, so two
+/// copies that differ in any byte are checked separately.
+type EntryKey = (u64, usize, gatelog_core::Hash);
+
+fn entry_key(e: &ReceivedEntry) -> EntryKey {
+    let mut claimed = e.leaf.clone();
+    for h in &e.path {
+        claimed.extend_from_slice(h.as_bytes());
+    }
+    (
+        e.index.0,
+        Arc::as_ptr(&e.checkpoint) as usize,
+        gatelog_core::Hash::sha256(&claimed),
+    )
+}
+
+/// Checks one received entry: its inclusion in its (already verified)
+/// checkpoint, the registry's signature, and the event itself.
+fn check_entry(
+    registry_keys: &[VerifierKey],
+    keyring: &Keyring,
+    opened: &HashMap<Arc<Vec<u8>>, SignedCheckpoint>,
+    e: &ReceivedEntry,
+) -> Option<Checked> {
+    let cp = opened.get(&e.checkpoint)?;
+    let hash = leaf_hash(&e.leaf);
+    let proof = InclusionProof {
+        index: e.index,
+        tree_size: cp.head().size,
+        path: e.path.clone(),
+    };
+    if let Err(err) = verify_inclusion(&hash, &proof, &cp.head()) {
+        return Some(Err(finding(
+            "bad-proof",
+            format!("entry {} is not proven in the checkpoint: {err}", e.index),
+            vec![e.index.0],
+        )));
+    }
+    let event = Leaf::parse(&e.leaf)
+        .map_err(|err| err.to_string())
+        .and_then(|leaf| {
+            let signer = leaf
+                .envelope()
+                .verify(keyring)
+                .map_err(|err| err.to_string())?;
+            let event = Event::from_envelope(leaf.envelope()).map_err(|err| err.to_string())?;
+            // The registry must speak for itself (its key is named after its host).
+            let host = event
+                .registry
+                .as_str()
+                .split_once("://")
+                .map_or("", |(_, h)| h);
+            if registry_keys
+                .iter()
+                .any(|k| k.key() == signer && k.name() == host)
+            {
+                Ok(event)
+            } else {
+                Err(format!("signed by a key not named {host}"))
+            }
+        });
+    Some(match event {
+        Ok(event) => Ok(LoggedEvent {
+            index: e.index,
+            leaf_hash: hash,
+            event,
+        }),
+        Err(why) => Err(finding(
+            "bad-event-signature",
+            format!("entry {}: {why}", e.index),
+            vec![e.index.0],
+        )),
+    })
+}
+
+/// Checks every distinct entry once (a maintainer's device registration is
+/// in many bundles), spread over the machine's cores.
+fn check_all(
     opts: &VerifyOptions,
     keyring: &Keyring,
     opened: &HashMap<Arc<Vec<u8>>, SignedCheckpoint>,
+    fetched: &[FetchedRelease],
+) -> HashMap<EntryKey, Checked> {
+    let mut distinct: HashMap<EntryKey, &ReceivedEntry> = HashMap::new();
+    for e in fetched.iter().flat_map(|r| &r.entries) {
+        distinct.entry(entry_key(e)).or_insert(e);
+    }
+    let entries: Vec<&ReceivedEntry> = distinct.into_values().collect();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = entries.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = entries
+            .chunks(per)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter_map(|e| {
+                            check_entry(&opts.registry_keys, keyring, opened, e)
+                                .map(|c| (entry_key(e), c))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Applies the policy to one release whose entries were checked.
+fn judge(
+    opts: &VerifyOptions,
+    checked: &HashMap<EntryKey, Checked>,
     release: &FetchedRelease,
     expected: Option<&gatelog_core::Integrity>,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut events = Vec::new();
     for e in &release.entries {
-        let Some(cp) = opened.get(&e.checkpoint) else {
-            continue;
-        };
-        let hash = leaf_hash(&e.leaf);
-        let proof = InclusionProof {
-            index: e.index,
-            tree_size: cp.head().size,
-            path: e.path.clone(),
-        };
-        if let Err(err) = verify_inclusion(&hash, &proof, &cp.head()) {
-            findings.push(finding(
-                "bad-proof",
-                format!("entry {} is not proven in the checkpoint: {err}", e.index),
-                vec![e.index.0],
-            ));
-            continue;
-        }
-        let event = Leaf::parse(&e.leaf)
-            .map_err(|err| err.to_string())
-            .and_then(|leaf| {
-                let signer = leaf
-                    .envelope()
-                    .verify(keyring)
-                    .map_err(|err| err.to_string())?;
-                let event = Event::from_envelope(leaf.envelope()).map_err(|err| err.to_string())?;
-                // The registry must speak for itself (its key is named after its host).
-                let host = event
-                    .registry
-                    .as_str()
-                    .split_once("://")
-                    .map_or("", |(_, h)| h);
-                let named = opts
-                    .registry_keys
-                    .iter()
-                    .any(|k| k.key() == signer && k.name() == host);
-                if named {
-                    Ok(event)
-                } else {
-                    Err(format!("signed by a key not named {host}"))
-                }
-            });
-        match event {
-            Ok(event) => events.push(LoggedEvent {
-                index: e.index,
-                leaf_hash: hash,
-                event,
-            }),
-            Err(why) => findings.push(finding(
-                "bad-event-signature",
-                format!("entry {}: {why}", e.index),
-                vec![e.index.0],
-            )),
+        match checked.get(&entry_key(e)) {
+            Some(Ok(event)) => events.push(event.clone()),
+            Some(Err(f)) => findings.push(f.clone()),
+            None => {}
         }
     }
     let (Ok(package), Ok(version)) = (
