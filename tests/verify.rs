@@ -320,6 +320,17 @@ fn honest_lockfile_passes_and_each_attack_fails_with_its_rule() {
 
     // Offline: a bundle verifies with no network, and fails when a byte changes.
     let bundle = dir.path().join("proofs.json");
+    // Verification from the bundle alone: the log URL points nowhere.
+    let offline = |bundle: &Path| {
+        verify(
+            "http://127.0.0.1:9",
+            &log.vkey,
+            &reg,
+            &honest,
+            &state,
+            &["--offline", bundle.to_str().unwrap()],
+        )
+    };
     let out = std::process::Command::new(binary("gatelog"))
         .args([
             "bundle",
@@ -338,14 +349,7 @@ fn honest_lockfile_passes_and_each_attack_fails_with_its_rule() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (code, v, err) = verify(
-        "http://127.0.0.1:9",
-        &log.vkey,
-        &reg,
-        &honest,
-        &state,
-        &["--offline", &bundle.display().to_string()],
-    );
+    let (code, v, err) = offline(&bundle);
     assert_eq!(code, 0, "{v} {err}");
     let text = std::fs::read_to_string(&bundle).unwrap();
     // Changing any byte makes verification fail (a sample of positions
@@ -356,14 +360,7 @@ fn honest_lockfile_passes_and_each_attack_fails_with_its_rule() {
         let mut changed = original.clone();
         changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
         std::fs::write(&bundle, &changed).unwrap();
-        let (code, v, _) = verify(
-            "http://127.0.0.1:9",
-            &log.vkey,
-            &reg,
-            &honest,
-            &state,
-            &["--offline", &bundle.display().to_string()],
-        );
+        let (code, v, _) = offline(&bundle);
         assert_ne!(code, 0, "changing byte {at} still verifies: {v}");
     }
     // An entry shared by two releases (the device registration) is checked
@@ -392,14 +389,7 @@ fn honest_lockfile_passes_and_each_attack_fails_with_its_rule() {
     let tampered_copy = lines.join("\n");
     *shared = Value::String(tampered_copy);
     std::fs::write(&bundle, serde_json::to_vec(&doc).unwrap()).unwrap();
-    let (code, v, _) = verify(
-        "http://127.0.0.1:9",
-        &log.vkey,
-        &reg,
-        &honest,
-        &state,
-        &["--offline", &bundle.display().to_string()],
-    );
+    let (code, v, _) = offline(&bundle);
     assert_eq!(code, 1, "a tampered second copy verifies: {v}");
     std::fs::write(&bundle, &original).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
@@ -416,14 +406,7 @@ fn honest_lockfile_passes_and_each_attack_fails_with_its_rule() {
     );
     assert_ne!(tampered, text, "the test changed the bundle");
     std::fs::write(&bundle, tampered).unwrap();
-    let (code, v, err) = verify(
-        "http://127.0.0.1:9",
-        &log.vkey,
-        &reg,
-        &honest,
-        &state,
-        &["--offline", &bundle.display().to_string()],
-    );
+    let (code, v, err) = offline(&bundle);
     assert_eq!(code, 1, "{v} {err}");
 
     // Wrong log key: nothing verifies.

@@ -399,15 +399,7 @@ mod tests {
                 edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 1..6)
             ) {
                 let mut bytes = SMALL.as_bytes().to_vec();
-                for (at, byte, op) in edits {
-                    let at = at % (bytes.len() + 1);
-                    match op {
-                        0 if at < bytes.len() => bytes[at] = byte,
-                        1 => bytes.insert(at, byte),
-                        _ if at < bytes.len() => { bytes.remove(at); }
-                        _ => {}
-                    }
-                }
+                crate::testutil::apply_edits(&mut bytes, &edits);
                 if let Ok(leaf) = Leaf::parse(&bytes) {
                     prop_assert_eq!(leaf.as_bytes(), &bytes[..]);
                     prop_assert_eq!(leaf.hash(), leaf_hash(&bytes));

@@ -47,6 +47,9 @@ pub mod tile;
 pub mod tlog_proof;
 pub mod tree;
 
+#[cfg(test)]
+mod testutil;
+
 pub use checkpoint::{Checkpoint, Origin, SignedCheckpoint};
 pub use compact::CompactRange;
 pub use dsse::{DsseError, Envelope, Keyring};

@@ -257,15 +257,7 @@ mod fuzz {
             edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 1..6)
         ) {
             let mut bytes = signed().to_json();
-            for (at, byte, op) in edits {
-                let at = at % (bytes.len() + 1);
-                match op {
-                    0 if at < bytes.len() => bytes[at] = byte,
-                    1 => bytes.insert(at, byte),
-                    _ if at < bytes.len() => { bytes.remove(at); }
-                    _ => {}
-                }
-            }
+            crate::testutil::apply_edits(&mut bytes, &edits);
             if let Ok(envelope) = Envelope::from_json(&bytes) {
                 prop_assert_eq!(Envelope::from_json(&envelope.to_json()), Ok(envelope));
             }

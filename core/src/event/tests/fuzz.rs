@@ -105,15 +105,7 @@ proptest! {
     ) {
         let examples = examples();
         let mut bytes = examples[which % examples.len()].clone().into_bytes();
-        for (at, byte, op) in edits {
-            let at = at % (bytes.len() + 1);
-            match op {
-                0 if at < bytes.len() => bytes[at] = byte,
-                1 => bytes.insert(at, byte),
-                _ if at < bytes.len() => { bytes.remove(at); }
-                _ => {}
-            }
-        }
+        crate::testutil::apply_edits(&mut bytes, &edits);
         if let Ok(event) = Event::parse(&bytes) {
             prop_assert_eq!(Event::parse(&event.to_json().unwrap()), Ok(event));
         }
