@@ -357,11 +357,7 @@ fn check_entry(
                 .map_err(|err| err.to_string())?;
             let event = Event::from_envelope(leaf.envelope()).map_err(|err| err.to_string())?;
             // The registry must speak for itself (its key is named after its host).
-            let host = event
-                .registry
-                .as_str()
-                .split_once("://")
-                .map_or("", |(_, h)| h);
+            let host = event.registry.host();
             if registry_keys
                 .iter()
                 .any(|k| k.key() == signer && k.name() == host)

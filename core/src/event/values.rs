@@ -172,6 +172,15 @@ impl Registry {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The host, with its port if the origin has one: the name a registry's
+    /// signing key must carry (a registry speaks only for itself).
+    pub fn host(&self) -> &str {
+        self.0
+            .strip_prefix("https://")
+            .or_else(|| self.0.strip_prefix("http://"))
+            .unwrap_or(&self.0)
+    }
 }
 
 fn is_host_label(label: &str) -> bool {

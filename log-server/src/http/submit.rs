@@ -84,14 +84,6 @@ fn refuse_submitter(e: SubmitterError) -> ApiError {
     }
 }
 
-/// The host (with port, if any) of a registry origin.
-fn registry_host(origin: &str) -> &str {
-    origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-        .unwrap_or(origin)
-}
-
 /// Parses and checks one envelope; returns it with its event and submitter.
 fn check_envelope(state: &AppState, bytes: &[u8]) -> Result<(Envelope, Event, String), ApiError> {
     let envelope = Envelope::from_json(bytes)
@@ -107,7 +99,7 @@ fn check_envelope(state: &AppState, bytes: &[u8]) -> Result<(Envelope, Event, St
         .map_err(|e| ApiError::bad_request("bad_event", e.to_string()))?;
     // A registry speaks only for itself: its key is named after the host of
     // the `registry` origin its events carry.
-    if registry_host(event.registry.as_str()) != submitter {
+    if event.registry.host() != submitter {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "wrong_registry",

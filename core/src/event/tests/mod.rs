@@ -323,3 +323,14 @@ fn sign_log_and_read_back() {
 
 mod fuzz;
 mod invalid;
+
+#[test]
+fn registry_host_keeps_the_port_and_drops_the_scheme() {
+    for (origin, host) in [
+        ("https://registry.npmjs.org", "registry.npmjs.org"),
+        ("http://localhost:4873", "localhost:4873"),
+        ("https://[::1]:8443", "[::1]:8443"),
+    ] {
+        assert_eq!(Registry::parse(origin).unwrap().host(), host);
+    }
+}
