@@ -407,16 +407,9 @@ fn run(command: Command) -> Result<u8, Failure> {
                 .load(&key)
                 .map_err(|e| Failure(EXIT_UNREACHABLE, e.to_string()))?;
             if let Some((old, bytes)) = &remembered {
-                rt.block_on(client.prove_consistency(&old.head(), &cp.head())).map_err(|e| {
-                    Failure(
-                        EXIT_FAILED,
-                        format!(
-                            "SECURITY ERROR: the log's checkpoint is not consistent with the one remembered\n\nremembered:\n{}\nreceived:\n{}\n{e}",
-                            String::from_utf8_lossy(bytes),
-                            String::from_utf8_lossy(&cp.to_bytes())
-                        ),
-                    )
-                })?;
+                // A failure is `SECURITY ERROR` evidence with both notes and the proof.
+                rt.block_on(verify::prove(Some(&client), old, &cp))
+                    .map_err(|e| Failure(e.exit_code(), e.to_string()))?;
                 if cp.head().size > old.head().size {
                     state
                         .store(&key, Some(bytes), &cp)
@@ -458,16 +451,8 @@ fn run(command: Command) -> Result<u8, Failure> {
                 .map_err(|e| usage(format!("{}: {e}", old.display())))?;
             let rt = runtime()?;
             let new_cp = rt.block_on(client.checkpoint())?;
-            rt.block_on(client.prove_consistency(&old_cp.head(), &new_cp.head())).map_err(|e| {
-                Failure(
-                    EXIT_FAILED,
-                    format!(
-                        "SECURITY ERROR: the log's checkpoint is not consistent with the given one\n\ngiven:\n{}\nreceived:\n{}\n{e}",
-                        String::from_utf8_lossy(&bytes),
-                        String::from_utf8_lossy(&new_cp.to_bytes())
-                    ),
-                )
-            })?;
+            rt.block_on(verify::prove(Some(&client), &old_cp, &new_cp))
+                .map_err(|e| Failure(e.exit_code(), e.to_string()))?;
             println!(
                 "{}",
                 serde_json::json!({"verified": true, "old_size": old_cp.head().size.0, "new_size": new_cp.head().size.0})

@@ -276,7 +276,7 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
 /// Proves `new` extends `old` (asking the log for the proof when online;
 /// offline, checkpoints of different sizes cannot be compared and only equal
 /// ones are checked).
-async fn prove(
+pub async fn prove(
     client: Option<&LogClient>,
     old: &SignedCheckpoint,
     new: &SignedCheckpoint,
