@@ -1,7 +1,7 @@
 //! The policy configuration: what a release must satisfy, and package patterns.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::event::{DeviceKind, Publisher};
+use serde::{Deserialize, Deserializer, Serialize};
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -74,7 +74,7 @@ impl Default for Policy {
 impl Policy {
     /// Whether `package` is opted out of checking by a [`Policy::skip`]
     /// pattern. The caller asks this *before* looking anything up, so that
-    /// the names of private packages never reach the log; [`evaluate`]
+    /// the names of private packages never reach the log; [`evaluate`](super::evaluate())
     /// itself judges whatever it is given and does not consult `skip`.
     pub fn skips(&self, package: &str) -> bool {
         any_match(&self.skip, package)

@@ -1,7 +1,13 @@
 //! The evaluation of one release against a policy.
 
-#[allow(unused_imports)]
-use super::*;
+use super::config::{Policy, TrustedPublisherRule};
+use super::verdict::{Finding, LoggedEvent, Rule, Verdict};
+use crate::event::{
+    Approve, DeviceChange, Event, EventBody, EventType, Integrity, PackageName, Publish, Stage, Via,
+};
+use crate::tree::LeafIndex;
+use semver::Version;
+use std::collections::BTreeSet;
 
 // ---------------------------------------------------------------------------
 // Evaluation

@@ -24,19 +24,6 @@
 //! does that before building [`LoggedEvent`]s), fetching events, clocks and
 //! time-based heuristics (approval speed, device age: monitor rules).
 
-use std::collections::BTreeSet;
-use std::fmt;
-
-use semver::Version;
-use serde::{Deserialize, Deserializer, Serialize};
-
-use crate::event::{
-    Approve, DeviceChange, DeviceKind, Event, EventBody, EventType, Integrity, PackageName,
-    Publish, Publisher, Stage, Via,
-};
-use crate::hash::Hash;
-use crate::tree::LeafIndex;
-
 mod config;
 mod evaluate;
 mod verdict;

@@ -1,7 +1,10 @@
 //! What evaluation works on and what it returns: logged events, rules, findings.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::event::Event;
+use crate::hash::Hash;
+use crate::tree::LeafIndex;
+use serde::Serialize;
+use std::fmt;
 
 // ---------------------------------------------------------------------------
 // Input and output
@@ -50,7 +53,7 @@ pub enum Rule {
 }
 
 impl Rule {
-    /// Every rule, in the order [`evaluate`] checks them.
+    /// Every rule, in the order [`evaluate`](super::evaluate()) checks them.
     pub const ALL: &'static [Rule] = &[
         Rule::NotLogged,
         Rule::PublishWithoutApproval,
@@ -147,7 +150,7 @@ impl fmt::Display for Finding {
     }
 }
 
-/// The outcome of [`evaluate`]: every rule the release breaks.
+/// The outcome of [`evaluate`](super::evaluate()): every rule the release breaks.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize)]
 pub struct Verdict {
     /// The findings, in the order the rules are checked.

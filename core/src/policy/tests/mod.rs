@@ -3,10 +3,14 @@
 
 use ed25519_dalek::SigningKey;
 
+use semver::Version;
+
 use super::*;
 use crate::dsse::Envelope;
-use crate::hash::leaf_hash;
+use crate::event::{DeviceKind, Event, EventBody, Integrity, PackageName};
+use crate::hash::{Hash, leaf_hash};
 use crate::sample::{SampleRegistry, device_key, rfc3339};
+use crate::tree::LeafIndex;
 
 const PKG: &str = "@acme/widget";
 const VER: &str = "1.0.0";
