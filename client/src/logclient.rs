@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use gatelog_core::merkle::{verify_consistency, verify_inclusion};
+use gatelog_core::merkle::verify_inclusion;
 use gatelog_core::{
-    ConsistencyProof, Envelope, Hash, InclusionProof, LeafIndex, SignedCheckpoint, TreeHead,
-    TreeSize, VerifierKey, checkpoint, leaf_hash,
+    Envelope, Hash, InclusionProof, LeafIndex, SignedCheckpoint, TreeHead, TreeSize, VerifierKey,
+    checkpoint, leaf_hash,
 };
 use serde_json::Value;
 
@@ -153,35 +153,6 @@ impl LogClient {
         }
         cache.insert(note.to_vec(), cp.clone());
         Ok(cp)
-    }
-
-    /// Proves that `new` extends `old`.
-    pub async fn prove_consistency(
-        &self,
-        old: &TreeHead,
-        new: &TreeHead,
-    ) -> Result<(), ClientError> {
-        if old.size.0 == 0 || old.size >= new.size {
-            let proof = ConsistencyProof {
-                old_size: old.size,
-                new_size: new.size,
-                path: Vec::new(),
-            };
-            return verify_consistency(old, new, &proof)
-                .map_err(|e| ClientError::Verification(e.to_string()));
-        }
-        let v = self
-            .get_json(&format!(
-                "/v1/proofs/consistency?old={}&new={}",
-                old.size, new.size
-            ))
-            .await?;
-        let proof = ConsistencyProof {
-            old_size: old.size,
-            new_size: new.size,
-            path: path_of(&v["path"])?,
-        };
-        verify_consistency(old, new, &proof).map_err(|e| ClientError::Verification(e.to_string()))
     }
 
     /// Verifies one acknowledgement object (`index`, `leaf_hash`,

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use gatelog_core::TreeHead;
+use gatelog_core::SignedCheckpoint;
 use serde::Serialize;
 
 use crate::logclient::{ClientError, LogClient};
@@ -196,17 +196,21 @@ async fn writer(shared: Arc<Shared>, batch: usize, deadline: Instant) {
 
 async fn reader(shared: Arc<Shared>, seed: u64) {
     let mut rng = seed | 1;
-    let mut last: Option<TreeHead> = None;
+    let mut last: Option<SignedCheckpoint> = None;
     while !shared.stop.load(Ordering::Relaxed) {
         match shared.client.checkpoint().await {
             Ok(cp) => {
-                let head = cp.head();
-                if let Some(old) = last
-                    && let Err(e) = shared.client.prove_consistency(&old, &head).await
-                {
-                    count_error(&shared, &e);
+                if let Some(old) = &last {
+                    match crate::verify::prove(Some(&shared.client), old, &cp).await {
+                        Ok(()) => {}
+                        Err(crate::verify::VerifyError::Log(e)) => count_error(&shared, &e),
+                        Err(e) => {
+                            shared.failures.fetch_add(1, Ordering::Relaxed);
+                            eprintln!("VERIFICATION FAILURE: {e}");
+                        }
+                    }
                 }
-                last = Some(head);
+                last = Some(cp);
                 shared.reads.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => count_error(&shared, &e),
