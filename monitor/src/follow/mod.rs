@@ -1,0 +1,557 @@
+//! Following a log: fetch its checkpoint, verify the signature, prove it
+//! consistent with the last verified checkpoint, download the new entry
+//! bundles, prove every entry belongs to the signed tree, run the rules and
+//! commit — in that order, so nothing unverified is ever judged or
+//! remembered.
+//!
+//! Entries are verified in chunks: the leaves of a chunk are appended to
+//! the compact range of everything before it, and the resulting root must
+//! be consistent with the checkpoint (a consistency proof the monitor
+//! builds itself from the log's hash tiles). Memory stays bounded however
+//! far behind the monitor is, and a restart resumes at the last chunk
+//! committed.
+
+mod decode;
+mod tiles;
+
+pub use decode::Registries;
+
+use std::sync::Arc;
+
+use gatelog_core::checkpoint::{SignedCheckpoint, open};
+use gatelog_core::evidence::Misbehaviour;
+use gatelog_core::merkle::verify_consistency;
+use gatelog_core::tile::{EntryTile, Tile, tile_hashes};
+use gatelog_core::{CompactRange, ConsistencyProof, Hash, TreeSize, VerifierKey};
+
+use crate::alert::{Alert, RuleId, SCHEMA, Severity};
+use crate::fetch::{FetchError, LogReader};
+use crate::metrics::Metrics;
+use crate::rules::{Engine, Finding, RuleConfig};
+use crate::state::{Commit, Meta, State, StateError};
+
+/// Entries verified and committed together (a multiple of 256).
+pub const CHUNK: u64 = 4096;
+
+/// Why following stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    /// The log could not be read.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The log served something unparseable (retryable: it proves nothing).
+    #[error("the log served malformed data: {0}")]
+    Malformed(String),
+    /// The state database failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The state cannot be used with these settings.
+    #[error("{0}")]
+    Setup(String),
+    /// The log misbehaved; the alert with this id holds the evidence.
+    #[error("the log misbehaved (alert {0}); following stopped")]
+    Misbehaviour(String),
+}
+
+/// Where a new state starts.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StartAt {
+    /// At this entry (0: the whole history).
+    Index(u64),
+    /// At the end of the log as it is now.
+    End,
+}
+
+/// What a follower is told to do.
+pub struct Setup {
+    /// The log's key.
+    pub log_key: VerifierKey,
+    /// Registry keys to check envelopes with, if any.
+    pub registries: Option<Registries>,
+    /// Where a new state starts (refused for an existing one).
+    pub start: Option<StartAt>,
+    /// Rule thresholds.
+    pub rules: RuleConfig,
+    /// Watch patterns (empty: every package).
+    pub watch: Vec<String>,
+}
+
+/// One log, followed.
+pub struct Follower {
+    reader: LogReader,
+    log_key: VerifierKey,
+    registries: Option<Registries>,
+    state: Arc<State>,
+    meta: Meta,
+    range: CompactRange,
+    engine: Engine,
+    metrics: Arc<Metrics>,
+}
+
+fn parse_range(meta: &Meta) -> Result<CompactRange, StateError> {
+    let hashes = meta
+        .range
+        .iter()
+        .map(|h| Hash::from_hex(h).ok_or_else(|| StateError::Corrupt("range hash".into())))
+        .collect::<Result<Vec<_>, _>>()?;
+    CompactRange::from_nodes(TreeSize(meta.cursor), hashes)
+        .map_err(|e| StateError::Corrupt(format!("range: {e}")))
+}
+
+/// What one [`Follower::step`] did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Progress {
+    /// Size of the checkpoint verified.
+    pub size: u64,
+    /// Entries processed in this step.
+    pub entries: u64,
+    /// Alerts raised in this step.
+    pub alerts: u64,
+}
+
+impl Follower {
+    /// Opens the state for the log `log_key` at `reader`. A state that
+    /// never started needs `start`; an existing one refuses `start` and a
+    /// different log key, so a state is never silently re-baselined.
+    pub async fn open(
+        reader: LogReader,
+        state: State,
+        setup: Setup,
+        metrics: Arc<Metrics>,
+    ) -> Result<Follower, FollowError> {
+        let Setup {
+            log_key,
+            registries,
+            start,
+            rules: config,
+            watch,
+        } = setup;
+        let key_text = log_key.to_string();
+        let meta = match (state.meta()?, start) {
+            (Some(meta), None) => {
+                if meta.log_key != key_text {
+                    return Err(FollowError::Setup(format!(
+                        "the state follows the log with key {}, not {key_text}; use another --state folder",
+                        meta.log_key
+                    )));
+                }
+                meta
+            }
+            (Some(meta), Some(_)) => {
+                return Err(FollowError::Setup(format!(
+                    "the state already follows a log (cursor at entry {}); --start-at and --start-at-end only apply to a new state folder",
+                    meta.cursor
+                )));
+            }
+            (None, None) => {
+                return Err(FollowError::Setup(
+                    "the state folder holds no monitor state; pass --start-at 0 to audit the whole log, or --start-at-end to watch from now on".into(),
+                ));
+            }
+            (None, Some(start)) => {
+                let meta = Self::begin(&reader, &log_key, start).await?;
+                state.commit(&meta, Commit::default())?;
+                meta
+            }
+        };
+        let range = parse_range(&meta)?;
+        let engine = Engine::new(config, watch, meta.start);
+        metrics.verified_size.set(meta.cursor as i64);
+        Ok(Follower {
+            reader,
+            log_key,
+            registries,
+            state: Arc::new(state),
+            meta,
+            range,
+            engine,
+            metrics,
+        })
+    }
+
+    /// The first state: the whole log, or its current end (whose compact
+    /// range is read from tiles and checked against the checkpoint).
+    async fn begin(
+        reader: &LogReader,
+        log_key: &VerifierKey,
+        start: StartAt,
+    ) -> Result<Meta, FollowError> {
+        let mut meta = Meta {
+            log_key: log_key.to_string(),
+            start: 0,
+            checkpoint: None,
+            cursor: 0,
+            range: Vec::new(),
+            last_seq: 0,
+            misbehaviour: Vec::new(),
+        };
+        if start == StartAt::Index(0) {
+            return Ok(meta);
+        }
+        let bytes = reader.checkpoint().await?;
+        let cp = open(&bytes, log_key).map_err(|e| {
+            FollowError::Setup(format!("the log's checkpoint does not verify: {e}"))
+        })?;
+        let size = cp.head().size;
+        let at = match start {
+            StartAt::End => size,
+            StartAt::Index(i) if i <= size.0 => TreeSize(i),
+            StartAt::Index(i) => {
+                return Err(FollowError::Setup(format!(
+                    "--start-at {i} is beyond the log's {size} entries"
+                )));
+            }
+        };
+        let range = tiles::range_at(reader, at, size).await?;
+        let proof = tiles::consistency(reader, at, size).await?;
+        verify_consistency(&range.head(), &cp.head(), &proof).map_err(|e| {
+            FollowError::Setup(format!(
+                "the log's tiles do not match its checkpoint at {size}: {e}"
+            ))
+        })?;
+        meta.start = at.0;
+        meta.cursor = at.0;
+        meta.range = range.hashes().iter().map(Hash::to_hex).collect();
+        meta.checkpoint = Some(String::from_utf8_lossy(&cp.to_bytes()).into_owned());
+        Ok(meta)
+    }
+
+    /// Entries processed so far.
+    pub fn cursor(&self) -> u64 {
+        self.meta.cursor
+    }
+
+    /// The state (for sinks).
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The state, shared (for a delivery task).
+    pub fn shared_state(&self) -> Arc<State> {
+        self.state.clone()
+    }
+
+    /// Sequence number of the last alert raised.
+    pub fn last_seq(&self) -> u64 {
+        self.meta.last_seq
+    }
+
+    /// The origin of the followed log.
+    pub fn origin(&self) -> &str {
+        self.log_key.name()
+    }
+
+    fn remembered(&self) -> Result<Option<SignedCheckpoint>, FollowError> {
+        match &self.meta.checkpoint {
+            None => Ok(None),
+            Some(text) => open(text.as_bytes(), &self.log_key)
+                .map(Some)
+                .map_err(|e| StateError::Corrupt(format!("stored checkpoint: {e}")).into()),
+        }
+    }
+
+    /// Fetches the log's checkpoint and processes every entry up to it.
+    pub async fn step(&mut self) -> Result<Progress, FollowError> {
+        let bytes = self.reader.checkpoint().await?;
+        let cp = match open(&bytes, &self.log_key) {
+            Ok(cp) => cp,
+            Err(e) => {
+                let mut f = log_finding(
+                    0,
+                    format!("the log's checkpoint does not verify with its key: {e}"),
+                );
+                f.details.insert(
+                    "checkpoint".into(),
+                    String::from_utf8_lossy(&bytes).into_owned().into(),
+                );
+                return Err(self.raise(f, 0, "bad-checkpoint")?);
+            }
+        };
+        let size = cp.head().size;
+        self.metrics.log_size.set(size.0 as i64);
+        if let Some(old) = self.remembered()? {
+            if let Some(f) = self.check_against(&old, &cp).await? {
+                return Err(self.raise(f, size.0, "fork")?);
+            }
+            if size < old.head().size {
+                // A stale (cached) checkpoint, proven consistent: wait.
+                return Ok(Progress {
+                    size: self.meta.cursor,
+                    ..Progress::default()
+                });
+            }
+        }
+        self.meta.checkpoint = Some(String::from_utf8_lossy(&cp.to_bytes()).into_owned());
+        let mut progress = Progress {
+            size: size.0,
+            ..Progress::default()
+        };
+        if self.meta.cursor >= size.0 {
+            self.state.commit(&self.meta, Commit::default())?;
+        }
+        while self.meta.cursor < size.0 {
+            let to = size.0.min((self.meta.cursor / CHUNK + 1) * CHUNK);
+            let (entries, alerts) = self.chunk(&cp, to).await?;
+            progress.entries += entries;
+            progress.alerts += alerts;
+        }
+        Ok(progress)
+    }
+
+    /// Checks a new checkpoint against the remembered one; a finding if
+    /// they cannot both be true.
+    async fn check_against(
+        &self,
+        old: &SignedCheckpoint,
+        new: &SignedCheckpoint,
+    ) -> Result<Option<Finding>, FollowError> {
+        let (o, n) = (old.head(), new.head());
+        let (small, large) = if n.size >= o.size {
+            (old, new)
+        } else {
+            (new, old)
+        };
+        let proof = if small.head().size == large.head().size {
+            ConsistencyProof {
+                old_size: o.size,
+                new_size: o.size,
+                path: Vec::new(),
+            }
+        } else {
+            match tiles::consistency(&self.reader, small.head().size, large.head().size).await {
+                Ok(proof) => proof,
+                // The larger tree's tiles are gone: the log rolled back.
+                Err(FollowError::Fetch(FetchError::Status { status: 404, .. }))
+                    if n.size < o.size =>
+                {
+                    let mut f = log_finding(
+                        n.size.0,
+                        format!(
+                            "the log's checkpoint went back from {} to {} entries and it no longer serves the larger tree",
+                            o.size, n.size
+                        ),
+                    );
+                    f.details.insert("older".into(), note_text(old).into());
+                    f.details.insert("newer".into(), note_text(new).into());
+                    return Ok(Some(f));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        match gatelog_core::evidence::check_consistency(small, large, &proof) {
+            Ok(_) => Ok(None),
+            Err(m) => Ok(Some(misbehaviour_finding(*m, n.size.0))),
+        }
+    }
+
+    /// Downloads, verifies, judges and commits entries `[cursor, to)`.
+    async fn chunk(&mut self, cp: &SignedCheckpoint, to: u64) -> Result<(u64, u64), FollowError> {
+        let from = self.meta.cursor;
+        let size = cp.head().size;
+        let entry_tiles: Vec<EntryTile> = (from / 256..to.div_ceil(256))
+            .filter_map(|i| EntryTile::at_size(i, size))
+            .collect();
+        let bundles = self.reader.bundles(&entry_tiles).await?;
+        let registries = self.registries.as_ref();
+        let decoded = tokio::task::block_in_place(|| {
+            decode::decode(&entry_tiles, &bundles, from, to, registries)
+        })?;
+        let mut range = self.range.clone();
+        for d in &decoded {
+            range.append(d.leaf_hash);
+        }
+        // The chunk must extend the verified prefix into the signed tree.
+        let proof = tiles::consistency(&self.reader, TreeSize(to), size).await?;
+        if verify_consistency(&range.head(), &cp.head(), &proof).is_err() {
+            let f = self.locate_mismatch(&decoded, size).await?;
+            return Err(self.raise(f, size.0, "entries")?);
+        }
+
+        let state: &State = &self.state;
+        let engine = &mut self.engine;
+        let mut findings = Vec::new();
+        tokio::task::block_in_place(|| -> Result<(), FollowError> {
+            for d in &decoded {
+                match &d.entry {
+                    Ok(entry) => findings.extend(
+                        engine
+                            .apply(state, entry)
+                            .map_err(|e| FollowError::State(StateError::Db(e)))?,
+                    ),
+                    Err(why) => findings.push(log_finding(
+                        d.index,
+                        format!("entry {} is in the signed tree but {why}", d.index),
+                    )),
+                }
+            }
+            findings.extend(engine.finish_chunk());
+            Ok(())
+        })
+        .inspect_err(|_| self.engine.index_mut().forget(true))?;
+        findings.sort_by_key(|f| (f.trigger, f.rule));
+
+        let mut meta = self.meta.clone();
+        meta.cursor = to;
+        meta.range = range.hashes().iter().map(Hash::to_hex).collect();
+        let alerts = self.number(&mut meta, findings, size.0);
+        let count = alerts.len() as u64;
+        let commit = Commit {
+            records: self.engine.index_mut().take_dirty(),
+            alerts,
+        };
+        if let Err(e) = self.state.commit(&meta, commit) {
+            self.engine.index_mut().forget(true);
+            return Err(e.into());
+        }
+        self.engine.index_mut().forget(false);
+        self.meta = meta;
+        self.range = range;
+        self.metrics.entries.inc_by(to - from);
+        self.metrics.verified_size.set(to as i64);
+        Ok((to - from, count))
+    }
+
+    /// Turns findings into numbered alerts, advancing `meta.last_seq`.
+    fn number(&self, meta: &mut Meta, findings: Vec<Finding>, size: u64) -> Vec<Alert> {
+        findings
+            .into_iter()
+            .map(|f| {
+                meta.last_seq += 1;
+                self.metrics.alert(f.rule);
+                Alert {
+                    schema: SCHEMA.into(),
+                    seq: meta.last_seq,
+                    id: format!("{}@{}", f.rule, f.trigger),
+                    rule: f.rule,
+                    severity: f.severity,
+                    log: self.origin().to_owned(),
+                    package: f.package,
+                    version: f.version,
+                    message: f.message,
+                    explanation: f.rule.explanation().into(),
+                    evidence: f.evidence,
+                    event_time: f.event_time,
+                    checkpoint_size: size,
+                    details: f.details,
+                }
+            })
+            .collect()
+    }
+
+    /// Records a log-misbehaviour alert (once per distinct lie) and
+    /// returns the error that stops following.
+    fn raise(
+        &mut self,
+        finding: Finding,
+        size: u64,
+        kind: &str,
+    ) -> Result<FollowError, FollowError> {
+        let id = format!("{}@{}:{kind}", finding.rule, finding.trigger);
+        if !self.meta.misbehaviour.contains(&id) {
+            let mut meta = self.meta.clone();
+            meta.misbehaviour.push(id.clone());
+            let mut alerts = self.number(&mut meta, vec![finding], size);
+            for a in &mut alerts {
+                a.id = id.clone();
+            }
+            self.state.commit(
+                &meta,
+                Commit {
+                    records: Vec::new(),
+                    alerts,
+                },
+            )?;
+            self.meta = meta;
+        }
+        Ok(FollowError::Misbehaviour(id))
+    }
+
+    /// Finds which entry of a chunk that failed verification differs from
+    /// the log's level-0 hash tiles.
+    async fn locate_mismatch(
+        &self,
+        decoded: &[decode::Decoded],
+        size: TreeSize,
+    ) -> Result<Finding, FollowError> {
+        for d in decoded {
+            let tile = Tile::at_size(0, d.index / 256, size)
+                .ok_or_else(|| FollowError::Malformed(format!("no tile for entry {}", d.index)))?;
+            let data = self.reader.tile(tile).await?;
+            let hashes = tile_hashes(tile, &data)
+                .map_err(|e| FollowError::Malformed(format!("{}: {e}", tile.to_path())))?;
+            let committed = hashes[(d.index % 256) as usize];
+            if committed != d.leaf_hash {
+                let m = Misbehaviour::EntryMismatch {
+                    index: gatelog_core::LeafIndex(d.index),
+                    served: d.leaf_hash,
+                    committed,
+                };
+                return Ok(misbehaviour_finding(m, size.0));
+            }
+        }
+        Ok(log_finding(
+            decoded.first().map_or(0, |d| d.index),
+            format!(
+                "the log's hash tiles do not add up to the root of its checkpoint at size {size}"
+            ),
+        ))
+    }
+}
+
+fn note_text(cp: &SignedCheckpoint) -> String {
+    String::from_utf8_lossy(&cp.to_bytes()).into_owned()
+}
+
+/// A log-wide misbehaviour finding triggered at `trigger`.
+fn log_finding(trigger: u64, message: String) -> Finding {
+    Finding {
+        rule: RuleId::LogMisbehaviour,
+        severity: Severity::Critical,
+        trigger,
+        package: None,
+        version: None,
+        message,
+        evidence: vec![trigger],
+        event_time: None,
+        details: Default::default(),
+    }
+}
+
+fn misbehaviour_finding(m: Misbehaviour, size: u64) -> Finding {
+    match &m {
+        Misbehaviour::InconsistentCheckpoints {
+            older,
+            newer,
+            proof,
+            reason,
+        } => {
+            let mut f = log_finding(
+                size,
+                format!(
+                    "the log signed two checkpoints ({} and {} entries) that are not consistent: {reason}",
+                    older.head().size,
+                    newer.head().size
+                ),
+            );
+            f.evidence.clear();
+            f.details.insert("older".into(), note_text(older).into());
+            f.details.insert("newer".into(), note_text(newer).into());
+            let path: Vec<serde_json::Value> =
+                proof.path.iter().map(|h| h.to_hex().into()).collect();
+            f.details.insert("consistency_proof".into(), path.into());
+            f
+        }
+        Misbehaviour::EntryMismatch {
+            index,
+            served,
+            committed,
+        } => {
+            let mut f = log_finding(index.0, m.to_string());
+            f.details
+                .insert("served_leaf_hash".into(), served.to_hex().into());
+            f.details
+                .insert("committed_leaf_hash".into(), committed.to_hex().into());
+            f
+        }
+    }
+}

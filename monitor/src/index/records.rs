@@ -1,0 +1,109 @@
+//! The facts the rules remember between entries, one record per key.
+//! Records are stored as JSON in the state database; their fields are the
+//! smallest set the rules need, not copies of events.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// Per package: its chain head, policy, maintainers and device history.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct PackageRecord {
+    /// Leaf index of the package's latest event (what the next `prev`
+    /// must name).
+    pub last: Option<u64>,
+    /// Whether the last logged `policy-change` requires staging.
+    pub staging_required: bool,
+    /// Trusted publishers of the last logged `policy-change`.
+    pub trusted: Vec<TrustedRecord>,
+    /// Whether any `policy-change` was logged.
+    pub has_policy: bool,
+    /// Current maintainers: name → (added at, registry time ms; entry;
+    /// whether the package had been published before).
+    pub maintainers: BTreeMap<String, (i64, u64, bool)>,
+    /// Whether any version was published.
+    pub published: bool,
+    /// Whether any `maintainer-add` was logged (otherwise maintainers are
+    /// unknown and `not-a-maintainer` cannot judge).
+    pub maintainers_known: bool,
+    /// Approvals seen on the package.
+    pub approvals: u64,
+    /// `maintainer\0device` pairs that approved this package before.
+    pub devices_used: BTreeSet<String>,
+}
+
+/// A trusted publisher as the package's policy logged it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct TrustedRecord {
+    /// OIDC issuer.
+    pub issuer: String,
+    /// Repository.
+    pub repository: String,
+    /// Workflow.
+    pub workflow: String,
+    /// Whether it may publish without staging (`mode: publish`).
+    pub publish_mode: bool,
+}
+
+/// Per `package@version`: its stages, approvals and publishes.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct VersionRecord {
+    /// `stage` events.
+    pub stages: Vec<StageFact>,
+    /// `approve` events.
+    pub approvals: Vec<ApprovalFact>,
+    /// `publish` events: (entry, integrity).
+    pub publishes: Vec<(u64, String)>,
+}
+
+/// What the rules need of a `stage`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct StageFact {
+    /// Leaf index.
+    pub index: u64,
+    /// Leaf hash (hex): device signatures sign it.
+    pub leaf_hash: String,
+    /// SRI digest.
+    pub integrity: String,
+    /// Registry time, ms since the epoch.
+    pub time_ms: i64,
+}
+
+/// What the rules need of an `approve`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ApprovalFact {
+    /// Leaf index.
+    pub index: u64,
+    /// SRI digest.
+    pub integrity: String,
+    /// The stage it references.
+    pub stage: u64,
+}
+
+/// Per maintainer device (`registry\0maintainer\0device`).
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    /// The current registration: registry time ms, entry, public key hex.
+    pub registered: Option<(i64, u64, Option<String>)>,
+    /// The revocation after the registration, if any: (time ms, entry).
+    pub revoked: Option<(i64, u64)>,
+}
+
+/// Per publisher identity: its recent stages, for burst detection.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct PublisherRecord {
+    /// (registry time ms, package, entry) within the burst window, oldest
+    /// first.
+    pub recent: VecDeque<(i64, String, u64)>,
+    /// When a burst alert last fired (time ms): one alert per burst.
+    pub alerted_at: Option<i64>,
+}
+
+/// Per registry: the newest maintainer additions per package are kept on
+/// the package; this record holds log-wide chain facts.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct LogRecord {
+    /// The largest `logged_at` seen so far.
+    pub last_logged_at: u64,
+    /// Entries processed.
+    pub entries: u64,
+}

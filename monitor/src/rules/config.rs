@@ -1,0 +1,119 @@
+//! Rule configuration: thresholds and package policies (the `[rules]`
+//! table of the monitor's TOML file). Every field has a default, unknown
+//! fields are refused so a typo cannot silently switch a rule off.
+
+use gatelog_core::policy::{TrustedPublisherRule, matches};
+use serde::Deserialize;
+
+use crate::alert::RuleId;
+
+/// Thresholds and policies of the rules.
+#[derive(Clone, PartialEq, Eq, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuleConfig {
+    /// Rules switched off by id. `log-misbehaviour` cannot be switched off.
+    pub disabled: Vec<RuleId>,
+    /// `rubber-stamp`: an approval less than this many seconds after its
+    /// stage fires. Default 60.
+    pub rubber_stamp_seconds: u64,
+    /// `new-device`: a device registered less than this many hours before
+    /// it approves fires. Default 24.
+    pub new_device_hours: u64,
+    /// `publisher-burst`: fires when one publisher identity stages more
+    /// than this many distinct packages within `burst_window_minutes`.
+    /// Default 3.
+    pub burst_packages: usize,
+    /// `publisher-burst`: the window, in minutes. Default 60.
+    pub burst_window_minutes: u64,
+    /// `policy-downgrade`: a publish less than this many hours after a
+    /// maintainer was added to the package fires. Default 24.
+    pub maintainer_added_hours: u64,
+    /// `publish-without-approval`: package patterns whose direct publishes
+    /// fire even when the log holds no policy requiring staging (a logged
+    /// `staged_publishing: required` always counts). Default empty.
+    #[serde(deserialize_with = "patterns")]
+    pub require_staging: Vec<String>,
+    /// `weak-second-factor`: package patterns whose approvals must come
+    /// from signing devices (TOTP fires too). Default empty.
+    #[serde(deserialize_with = "patterns")]
+    pub require_signing_device: Vec<String>,
+    /// `weak-second-factor`: package patterns where SMS approvals are
+    /// accepted. Default empty (SMS always fires).
+    #[serde(deserialize_with = "patterns")]
+    pub allow_sms: Vec<String>,
+    /// `unexpected-publisher`: trusted CI identities in addition to those
+    /// the packages' logged policies name (same form as the client's).
+    pub trusted_publishers: Vec<TrustedPublisherRule>,
+}
+
+impl Default for RuleConfig {
+    fn default() -> RuleConfig {
+        RuleConfig {
+            disabled: Vec::new(),
+            rubber_stamp_seconds: 60,
+            new_device_hours: 24,
+            burst_packages: 3,
+            burst_window_minutes: 60,
+            maintainer_added_hours: 24,
+            require_staging: Vec::new(),
+            require_signing_device: Vec::new(),
+            allow_sms: Vec::new(),
+            trusted_publishers: Vec::new(),
+        }
+    }
+}
+
+impl RuleConfig {
+    /// Whether `rule` runs.
+    pub fn enabled(&self, rule: RuleId) -> bool {
+        rule == RuleId::LogMisbehaviour || !self.disabled.contains(&rule)
+    }
+
+    /// Whether any pattern of `list` matches `package`.
+    pub fn any(list: &[String], package: &str) -> bool {
+        list.iter().any(|p| matches(p, package))
+    }
+}
+
+fn patterns<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let list = Vec::<String>::deserialize(d)?;
+    for p in &list {
+        if p.is_empty() || p.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(serde::de::Error::custom(format!(
+                "bad package pattern {p:?}: use a package name, optionally with `*` wildcards"
+            )));
+        }
+    }
+    Ok(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c: RuleConfig = toml::from_str("").unwrap();
+        assert_eq!(c, RuleConfig::default());
+        let c: RuleConfig = toml::from_str(
+            "rubber_stamp_seconds = 30\ndisabled = [\"new-device\", \"log-misbehaviour\"]\nrequire_staging = [\"@acme/*\"]",
+        )
+        .unwrap();
+        assert_eq!(c.rubber_stamp_seconds, 30);
+        assert!(!c.enabled(RuleId::NewDevice));
+        assert!(c.enabled(RuleId::LogMisbehaviour), "cannot be switched off");
+        assert!(RuleConfig::any(&c.require_staging, "@acme/x"));
+    }
+
+    #[test]
+    fn typos_are_refused() {
+        for bad in [
+            "rubber_stamp_secs = 3",
+            "disabled = [\"rubberstamp\"]",
+            "require_staging = [\"\"]",
+            "burst_packages = -1",
+        ] {
+            assert!(toml::from_str::<RuleConfig>(bad).is_err(), "{bad}");
+        }
+    }
+}

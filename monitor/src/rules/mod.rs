@@ -1,0 +1,224 @@
+//! The detection rules: an [`Engine`] that takes verified entries in log
+//! order, checks each against what the [`Index`] remembers, updates the
+//! index and returns [`Finding`]s.
+//!
+//! Rules judge facts only the log provides: registry times of events (not
+//! the monitor's clock), logged policies and device registrations, and the
+//! configured thresholds ([`RuleConfig`]). Entries before the monitor's
+//! first entry (`--start-at-end`) are unknown, so history-dependent rules
+//! stay silent about references into them rather than guess.
+//!
+//! Device signatures are checked in parallel at the end of each chunk
+//! ([`Engine::finish_chunk`]); they are the costliest check.
+
+mod account;
+mod chain;
+mod config;
+mod release;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::RuleConfig;
+
+use ed25519_dalek::VerifyingKey;
+use gatelog_core::event::{Approve, Event, PackageName};
+use gatelog_core::policy::matches;
+use gatelog_core::{Hash, LeafIndex};
+use rayon::prelude::*;
+
+use crate::alert::{RuleId, Severity};
+use crate::index::{Index, RecordSource};
+
+/// A verified entry, decoded.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// Leaf index.
+    pub index: u64,
+    /// RFC 6962 leaf hash.
+    pub leaf_hash: Hash,
+    /// The log's `logged_at` (ms).
+    pub logged_at: u64,
+    /// The leaf's `prev`.
+    pub prev: Option<u64>,
+    /// The event.
+    pub event: Event,
+}
+
+/// What a rule found, before it becomes a numbered alert.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Finding {
+    /// The rule.
+    pub rule: RuleId,
+    /// How urgent.
+    pub severity: Severity,
+    /// The entry that triggered it.
+    pub trigger: u64,
+    /// The package, if the finding concerns one.
+    pub package: Option<String>,
+    /// The version, if any.
+    pub version: Option<String>,
+    /// One sentence.
+    pub message: String,
+    /// Entries that prove it, ascending, the trigger included.
+    pub evidence: Vec<u64>,
+    /// Registry time of the triggering event.
+    pub event_time: Option<String>,
+    /// Rule-specific facts.
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A device signature to check at the end of the chunk.
+struct PendingSignature {
+    finding: Finding,
+    approve: Approve,
+    package: PackageName,
+    stage_leaf_hash: Hash,
+    key: VerifyingKey,
+}
+
+/// Runs the rules over entries in log order.
+pub struct Engine {
+    config: RuleConfig,
+    watch: Vec<String>,
+    /// First entry this monitor saw (0 unless it started at the end).
+    start: u64,
+    index: Index,
+    pending: Vec<PendingSignature>,
+}
+
+/// Registry time in ms since the epoch.
+pub(crate) fn time_ms(event: &Event) -> i64 {
+    (event.time.get().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+impl Engine {
+    /// An engine with `config`, alerting on packages matching `watch`
+    /// (every package when empty), for a history that begins at `start`.
+    pub fn new(config: RuleConfig, watch: Vec<String>, start: u64) -> Engine {
+        Engine {
+            config,
+            watch,
+            start,
+            index: Index::default(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// The index (for committing its dirty records).
+    pub fn index_mut(&mut self) -> &mut Index {
+        &mut self.index
+    }
+
+    /// Whether alerts about `package` are wanted.
+    pub fn watches(&self, package: &str) -> bool {
+        self.watch.is_empty() || self.watch.iter().any(|p| matches(p, package))
+    }
+
+    /// Checks one entry and records it. Errors are storage failures; the
+    /// caller must not commit anything of the chunk then.
+    pub fn apply(
+        &mut self,
+        source: &dyn RecordSource,
+        entry: &Entry,
+    ) -> Result<Vec<Finding>, String> {
+        let mut out = Findings {
+            entry,
+            list: Vec::new(),
+        };
+        chain::check(self, source, entry, &mut out)?;
+        release::apply(self, source, entry, &mut out)?;
+        account::apply(self, source, entry, &mut out)?;
+        let list = out
+            .list
+            .into_iter()
+            .filter(|f| self.config.enabled(f.rule))
+            .filter(|f| {
+                f.rule == RuleId::LogMisbehaviour
+                    || f.details.get("packages").is_some_and(|ps| {
+                        ps.as_array().is_some_and(|ps| {
+                            ps.iter()
+                                .any(|p| p.as_str().is_some_and(|p| self.watches(p)))
+                        })
+                    })
+                    || f.package.as_deref().is_none_or(|p| self.watches(p))
+            })
+            .collect();
+        Ok(list)
+    }
+
+    /// Checks the device signatures queued during the chunk (in parallel)
+    /// and returns the findings of those that fail.
+    pub fn finish_chunk(&mut self) -> Vec<Finding> {
+        let pending = std::mem::take(&mut self.pending);
+        pending
+            .into_par_iter()
+            .filter_map(|p| {
+                p.approve
+                    .verify_device_signature(&p.package, &p.stage_leaf_hash, &p.key)
+                    .err()
+                    .map(|_| p.finding)
+            })
+            .collect()
+    }
+
+    fn queue_signature(&mut self, pending: PendingSignature) {
+        if self.config.enabled(RuleId::BadDeviceSignature) {
+            self.pending.push(pending);
+        }
+    }
+
+    /// Whether entry `index` is inside the history this monitor has seen.
+    fn known(&self, index: LeafIndex) -> bool {
+        index.0 >= self.start
+    }
+}
+
+/// Findings of one entry under construction.
+pub(crate) struct Findings<'a> {
+    entry: &'a Entry,
+    list: Vec<Finding>,
+}
+
+impl Findings<'_> {
+    /// A finding about the entry's package and version.
+    fn release(
+        &self,
+        rule: RuleId,
+        severity: Severity,
+        message: String,
+        evidence: impl IntoIterator<Item = u64>,
+    ) -> Finding {
+        let e = &self.entry.event;
+        let mut evidence: Vec<u64> = evidence.into_iter().collect();
+        evidence.push(self.entry.index);
+        evidence.sort_unstable();
+        evidence.dedup();
+        Finding {
+            rule,
+            severity,
+            trigger: self.entry.index,
+            package: Some(e.package.to_string()),
+            version: e.version().map(ToString::to_string),
+            message,
+            evidence,
+            event_time: Some(e.time.as_str().to_owned()),
+            details: Default::default(),
+        }
+    }
+
+    fn push(&mut self, finding: Finding) {
+        self.list.push(finding);
+    }
+
+    fn add(
+        &mut self,
+        rule: RuleId,
+        severity: Severity,
+        message: String,
+        evidence: impl IntoIterator<Item = u64>,
+    ) {
+        let f = self.release(rule, severity, message, evidence);
+        self.push(f);
+    }
+}

@@ -1,0 +1,239 @@
+//! The monitor's durable state, in RocksDB under `--state`: which log it
+//! follows, the last verified checkpoint, the cursor and compact range of
+//! the entries processed, the rules' index records, the alert outbox and
+//! each sink's delivery cursor.
+//!
+//! Everything one chunk of entries changes (records, cursor, range, new
+//! alerts) is written in one synced batch, so after a crash the state is
+//! either before or after the chunk: no entry is processed twice for
+//! alerts and none is skipped.
+
+use std::path::Path;
+
+use rocksdb::{DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions};
+use serde::{Deserialize, Serialize};
+
+use crate::alert::Alert;
+use crate::index::RecordSource;
+
+/// Why the state cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// RocksDB failed (disk, permissions, corruption).
+    #[error("state database: {0}")]
+    Db(String),
+    /// A stored value does not decode.
+    #[error("state database is corrupt: {0}")]
+    Corrupt(String),
+}
+
+fn db_err(e: rocksdb::Error) -> StateError {
+    StateError::Db(e.to_string())
+}
+
+const META: &[u8] = b"m/meta";
+
+/// Where the monitor is in the log. One value, rewritten by every commit.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Meta {
+    /// The log's verifier key (text form): a state follows one log.
+    pub log_key: String,
+    /// The first entry this monitor processed (0 = the whole history).
+    pub start: u64,
+    /// The last verified checkpoint, as signed (text), if any.
+    pub checkpoint: Option<String>,
+    /// Entries processed: every index below is done.
+    pub cursor: u64,
+    /// Compact range of the first `cursor` leaves (hex hashes, left to
+    /// right), verified against `checkpoint`.
+    pub range: Vec<String>,
+    /// Sequence number of the last alert written.
+    pub last_seq: u64,
+    /// Ids of log-misbehaviour alerts already raised, so a restart that
+    /// finds the same lie does not raise it again.
+    pub misbehaviour: Vec<String>,
+}
+
+/// The state database.
+pub struct State {
+    db: DB,
+}
+
+/// What one commit writes.
+#[derive(Default)]
+pub struct Commit {
+    /// Index records (key, JSON).
+    pub records: Vec<(String, Vec<u8>)>,
+    /// New alerts, numbered after `meta.last_seq` of the previous commit.
+    pub alerts: Vec<Alert>,
+}
+
+fn alert_key(seq: u64) -> String {
+    format!("a/{seq:020}")
+}
+
+impl State {
+    /// Opens (creating if needed) the state database in `dir`.
+    pub fn open(dir: &Path) -> Result<State, StateError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StateError::Db(format!("{}: {e}", dir.display())))?;
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.set_paranoid_checks(true);
+        let db = DB::open(&opts, dir).map_err(db_err)?;
+        Ok(State { db })
+    }
+
+    /// The stored position, or `None` for a state that never started.
+    pub fn meta(&self) -> Result<Option<Meta>, StateError> {
+        match self.db.get(META).map_err(db_err)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| StateError::Corrupt(format!("meta: {e}"))),
+        }
+    }
+
+    /// Writes `meta` with everything in `commit`, atomically and synced.
+    pub fn commit(&self, meta: &Meta, commit: Commit) -> Result<(), StateError> {
+        let mut batch = WriteBatch::default();
+        for (key, value) in &commit.records {
+            batch.put(key.as_bytes(), value);
+        }
+        for alert in &commit.alerts {
+            batch.put(
+                alert_key(alert.seq).as_bytes(),
+                alert.to_json_line().as_bytes(),
+            );
+        }
+        batch.put(
+            META,
+            serde_json::to_vec(meta).expect("meta always serializes"),
+        );
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        self.db.write_opt(batch, &opts).map_err(db_err)
+    }
+
+    /// Alerts with `seq` greater than `after`, at most `limit`, in order.
+    pub fn alerts_after(&self, after: u64, limit: usize) -> Result<Vec<Alert>, StateError> {
+        let from = alert_key(after + 1);
+        let mut out = Vec::new();
+        let iter = self
+            .db
+            .iterator(IteratorMode::From(from.as_bytes(), Direction::Forward));
+        for item in iter {
+            let (key, value) = item.map_err(db_err)?;
+            if !key.starts_with(b"a/") || out.len() >= limit {
+                break;
+            }
+            let alert: Alert = serde_json::from_slice(&value)
+                .map_err(|e| StateError::Corrupt(format!("alert: {e}")))?;
+            out.push(alert);
+        }
+        Ok(out)
+    }
+
+    /// The last alert `sink` delivered (0 = none).
+    pub fn delivered(&self, sink: &str) -> Result<u64, StateError> {
+        Ok(self.delivered_opt(sink)?.unwrap_or(0))
+    }
+
+    /// The last alert `sink` delivered, or `None` for a sink never used.
+    pub fn delivered_opt(&self, sink: &str) -> Result<Option<u64>, StateError> {
+        match self
+            .db
+            .get(format!("s/{sink}").as_bytes())
+            .map_err(db_err)?
+        {
+            None => Ok(None),
+            Some(bytes) => std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .map(Some)
+                .ok_or_else(|| StateError::Corrupt(format!("cursor of sink {sink}"))),
+        }
+    }
+
+    /// Records that `sink` delivered every alert up to `seq` (synced).
+    pub fn set_delivered(&self, sink: &str, seq: u64) -> Result<(), StateError> {
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        self.db
+            .put_opt(format!("s/{sink}").as_bytes(), seq.to_string(), &opts)
+            .map_err(db_err)
+    }
+}
+
+impl RecordSource for State {
+    fn load(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.db.get(key.as_bytes()).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::{RuleId, SCHEMA, Severity};
+
+    fn alert(seq: u64) -> Alert {
+        Alert {
+            schema: SCHEMA.into(),
+            seq,
+            id: format!("rubber-stamp@{seq}"),
+            rule: RuleId::RubberStamp,
+            severity: Severity::Medium,
+            log: "log".into(),
+            package: None,
+            version: None,
+            message: "m".into(),
+            explanation: "e".into(),
+            evidence: vec![seq],
+            event_time: None,
+            checkpoint_size: 9,
+            details: Default::default(),
+        }
+    }
+
+    #[test]
+    fn commits_survive_reopening_and_alerts_page_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = Meta {
+            log_key: "k".into(),
+            start: 0,
+            checkpoint: None,
+            cursor: 12,
+            range: vec![],
+            last_seq: 3,
+            misbehaviour: vec![],
+        };
+        {
+            let state = State::open(dir.path()).unwrap();
+            assert_eq!(state.meta().unwrap(), None);
+            state
+                .commit(
+                    &meta,
+                    Commit {
+                        records: vec![("r/p/x".into(), b"{}".to_vec())],
+                        alerts: (1..=3).map(alert).collect(),
+                    },
+                )
+                .unwrap();
+            state.set_delivered("webhook", 1).unwrap();
+        }
+        let state = State::open(dir.path()).unwrap();
+        assert_eq!(state.meta().unwrap(), Some(meta));
+        assert_eq!(state.load("r/p/x").unwrap(), Some(b"{}".to_vec()));
+        assert_eq!(state.delivered("webhook").unwrap(), 1);
+        assert_eq!(state.delivered("stdout").unwrap(), 0);
+        let seqs: Vec<u64> = state
+            .alerts_after(1, 10)
+            .unwrap()
+            .iter()
+            .map(|a| a.seq)
+            .collect();
+        assert_eq!(seqs, vec![2, 3]);
+        assert_eq!(state.alerts_after(0, 1).unwrap().len(), 1);
+        assert!(state.alerts_after(3, 10).unwrap().is_empty());
+    }
+}
