@@ -1,6 +1,12 @@
 //! Helpers for end-to-end tests: find the built binaries, start them on a
 //! free loopback port, speak plain HTTP/1.1 to them, and clean up.
 
+mod fake_http;
+mod registry;
+
+pub use fake_http::{FakeHttp, Request};
+pub use registry::{TestLog, log_key};
+
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

@@ -7,94 +7,39 @@ use std::process::Output;
 
 use gatelog_core::event::Integrity;
 use gatelog_core::keys::{SignatureType, SignerKey};
-use gatelog_core::sample::{SampleRegistry, device_key, rfc3339};
+use gatelog_core::sample::{SampleRegistry, device_key};
 use gatelog_core::{Envelope, Hash, LeafIndex};
-use gatelog_e2e::{Server, binary, http_post};
+use gatelog_e2e::{TestLog, binary, log_key};
 use serde_json::Value;
 
 const ORIGIN: &str = "verify.gatelog.test/log";
 const PKG_TIME: i64 = 1_780_000_000;
-
-struct Log {
-    server: Server,
-    reg: SampleRegistry,
-    vkey: String,
-    _dir: tempfile::TempDir,
-}
-
-fn log_key() -> SignerKey {
-    SignerKey::from_seed(ORIGIN, SignatureType::Ed25519, &[11; 32]).unwrap()
-}
-
-fn start_log() -> Log {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("log.key"), log_key().to_private_text()).unwrap();
-    let reg = SampleRegistry::new("registry.example", 5);
-    let rk = reg.verifier_key().to_string();
-    let server = Server::start_with(
-        dir.path(),
-        ORIGIN,
-        &["--submitter-key", &rk, "--batch-interval-ms", "5"],
-    );
-    Log {
-        server,
-        vkey: log_key().verifier().to_string(),
-        reg,
-        _dir: dir,
-    }
-}
-
-/// Submits one envelope; returns (index, leaf hash).
-fn submit(log: &Log, env: &Envelope) -> (LeafIndex, Hash) {
-    let (status, body) = http_post(log.server.addr, "/v1/entries", &env.to_json()).unwrap();
-    let v: Value = serde_json::from_slice(&body).unwrap();
-    assert!(status == 201 || status == 200, "{status}: {v}");
-    (
-        LeafIndex(v["index"].as_u64().unwrap()),
-        Hash::from_hex(v["leaf_hash"].as_str().unwrap()).unwrap(),
-    )
-}
 
 fn tgz(name: &str, version: &str) -> Vec<u8> {
     format!("{name}-{version}.tgz").into_bytes()
 }
 
 /// stage → approve (by `device`, signed when `signing`) → publish.
-fn release(log: &Log, name: &str, version: &str, device: Option<(&str, u8)>) {
+fn release(log: &TestLog, name: &str, version: &str, device: Option<(&str, u8)>) {
     let t = tgz(name, version);
-    let (stage, stage_hash) = submit(
-        log,
-        &log.reg.stage(name, version, &t, "acme/widget", PKG_TIME),
-    );
+    let (stage, stage_hash) =
+        log.submit(&log.reg.stage(name, version, &t, "acme/widget", PKG_TIME));
     let key = device.map(|(_, seed)| device_key(seed));
     let dev = device.zip(key.as_ref()).map(|((id, _), k)| (id, k));
-    let (approve, _) = submit(
-        log,
-        &log.reg.approve(
-            name,
-            version,
-            &t,
-            stage,
-            &stage_hash,
-            "alice",
-            dev,
-            PKG_TIME + 600,
-        ),
-    );
-    submit(
-        log,
+    let (approve, _) = log.submit(&log.reg.approve(
+        name,
+        version,
+        &t,
+        stage,
+        &stage_hash,
+        "alice",
+        dev,
+        PKG_TIME + 600,
+    ));
+    log.submit(
         &log.reg
             .publish(name, version, &t, stage, approve, PKG_TIME + 700),
     );
-}
-
-fn event_json(log: &Log, package: &str, body: &str) -> Envelope {
-    let json = format!(
-        r#"{{{body},"package":"{package}","registry":"{}","time":"{}"}}"#,
-        log.reg.origin,
-        rfc3339(PKG_TIME)
-    );
-    log.reg.sign_json(&json).unwrap()
 }
 
 /// A v3 package-lock.json with these (name, version, tarball bytes).
@@ -175,65 +120,49 @@ fn rules(v: &Value, package: &str) -> Vec<String> {
 
 #[test]
 fn honest_lockfile_passes_and_each_attack_fails_with_its_rule() {
-    let log = start_log();
+    let log = TestLog::start(ORIGIN);
     let url = format!("http://{}", log.server.addr);
     let reg = log.reg.verifier_key().to_string();
     // Devices: "yubi" registered; "old" registered then revoked.
-    submit(
-        &log,
-        &log.reg.device_register(
-            "good",
-            "alice",
-            "yubi",
-            &device_key(1),
-            PKG_TIME - 86_400 * 30,
-        ),
-    );
-    submit(
-        &log,
-        &log.reg.device_register(
-            "good",
-            "alice",
-            "old",
-            &device_key(2),
-            PKG_TIME - 86_400 * 30,
-        ),
-    );
-    submit(
-        &log,
-        &event_json(
-            &log,
-            "good",
-            r#""type":"device-revoke","maintainer":"alice","device":{"id":"old","kind":"ed25519"}"#,
-        ),
-    );
+    log.submit(&log.reg.device_register(
+        "good",
+        "alice",
+        "yubi",
+        &device_key(1),
+        PKG_TIME - 86_400 * 30,
+    ));
+    log.submit(&log.reg.device_register(
+        "good",
+        "alice",
+        "old",
+        &device_key(2),
+        PKG_TIME - 86_400 * 30,
+    ));
+    log.submit(&log.event(
+        "good",
+        PKG_TIME,
+        r#""type":"device-revoke","maintainer":"alice","device":{"id":"old","kind":"ed25519"}"#,
+    ));
     release(&log, "good", "1.0.0", Some(("yubi", 1)));
     release(&log, "@scope/fine", "2.1.0", Some(("yubi", 1)));
     release(&log, "ghostdev", "1.0.0", Some(("never-registered", 9)));
     release(&log, "revoked", "1.0.0", Some(("old", 2)));
-    submit(
-        &log,
+    log.submit(
         &log.reg
             .publish_direct("direct", "1.0.0", &tgz("direct", "1.0.0"), PKG_TIME),
     );
     // An SMS approval.
     let t = tgz("smsy", "1.0.0");
-    let (stage, _) = submit(
-        &log,
-        &log.reg.stage("smsy", "1.0.0", &t, "acme/widget", PKG_TIME),
-    );
-    let sms = event_json(
-        &log,
-        "smsy",
+    let (stage, _) = log.submit(&log.reg.stage("smsy", "1.0.0", &t, "acme/widget", PKG_TIME));
+    let sms = log.event("smsy", PKG_TIME,
         &format!(
             r#""type":"approve","version":"1.0.0","integrity":"{}","stage":{},"maintainer":"alice","device":{{"id":"phone","kind":"sms"}}"#,
             Integrity::of(&t),
             stage.0
         ),
     );
-    let (approve, _) = submit(&log, &sms);
-    submit(
-        &log,
+    let (approve, _) = log.submit(&sms);
+    log.submit(
         &log.reg
             .publish("smsy", "1.0.0", &t, stage, approve, PKG_TIME + 700),
     );
@@ -439,23 +368,22 @@ fn honest_lockfile_passes_and_each_attack_fails_with_its_rule() {
 #[test]
 fn a_forked_log_is_a_security_error_and_the_state_is_kept() {
     // Two servers with the same key and different histories.
-    let a = start_log();
-    let b = start_log();
+    let a = TestLog::start(ORIGIN);
+    let b = TestLog::start(ORIGIN);
     for log in [&a, &b] {
-        submit(
-            log,
-            &log.reg
-                .device_register("good", "alice", "yubi", &device_key(1), PKG_TIME - 86_400),
-        );
+        log.submit(&log.reg.device_register(
+            "good",
+            "alice",
+            "yubi",
+            &device_key(1),
+            PKG_TIME - 86_400,
+        ));
         release(log, "good", "1.0.0", Some(("yubi", 1)));
     }
     // A ends at 5 entries; B at 6, with a different history before 5.
-    submit(&a, &a.reg.publish_direct("left", "1.0.0", b"l", PKG_TIME));
-    submit(&b, &b.reg.publish_direct("other", "1.0.0", b"o", PKG_TIME));
-    submit(
-        &b,
-        &b.reg.publish_direct("other", "1.0.1", b"o", PKG_TIME + 1),
-    );
+    a.submit(&a.reg.publish_direct("left", "1.0.0", b"l", PKG_TIME));
+    b.submit(&b.reg.publish_direct("other", "1.0.0", b"o", PKG_TIME));
+    b.submit(&b.reg.publish_direct("other", "1.0.1", b"o", PKG_TIME + 1));
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let lock = lockfile(
@@ -524,7 +452,7 @@ fn gatelog(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn the_other_subcommands_work_against_a_real_log() {
-    let log = start_log();
+    let log = TestLog::start(ORIGIN);
     let url = format!("http://{}", log.server.addr);
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("registry.key");
@@ -703,7 +631,7 @@ fn a_bad_device_signature_is_caught_even_from_a_lying_log() {
         nodes.extend(range.append(leaf_hash(l)));
     }
     let note = Checkpoint::new(Origin::new(ORIGIN).unwrap(), range.head())
-        .sign(&log_key())
+        .sign(&log_key(ORIGIN))
         .unwrap()
         .to_bytes();
     let proofs: Vec<String> = leaves
@@ -728,7 +656,7 @@ fn a_bad_device_signature_is_caught_even_from_a_lying_log() {
         "releases": [{"package": "good", "version": "1.0.0", "proofs": proofs}]});
     std::fs::write(&bundle, serde_json::to_vec(&doc).unwrap()).unwrap();
     let lock = lockfile(dir.path(), "package-lock.json", &[("good", "1.0.0", &t)]);
-    let vkey = log_key().verifier().to_string();
+    let vkey = log_key(ORIGIN).verifier().to_string();
     let (code, v, err) = verify(
         "http://127.0.0.1:9",
         &vkey,

@@ -1,0 +1,377 @@
+//! `gatelog-monitor` end to end: a real server, real HTTP, the real
+//! binary. Alerts are raised once, survive restarts, wait for a webhook
+//! that is down, and a lying log is caught with its evidence.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gatelog_core::sample::device_key;
+use gatelog_e2e::{FakeHttp, TestLog, binary, http_get};
+use serde_json::Value;
+
+const ORIGIN: &str = "monitor.gatelog.test/log";
+const T: i64 = 1_780_000_000;
+
+/// Runs `gatelog-monitor --once --format json`; returns the exit code,
+/// the alerts printed and stderr.
+fn once(log: &str, vkey: &str, state: &Path, extra: &[&str]) -> (i32, Vec<Value>, String) {
+    let out = Command::new(binary("gatelog-monitor"))
+        .args([
+            "--once",
+            "--format",
+            "json",
+            "--log",
+            log,
+            "--log-key",
+            vkey,
+        ])
+        .args(["--state", &state.display().to_string()])
+        .args(extra)
+        .output()
+        .expect("run gatelog-monitor");
+    let alerts = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    (
+        out.status.code().unwrap_or(-1),
+        alerts,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn rules(alerts: &[Value]) -> Vec<String> {
+    alerts
+        .iter()
+        .map(|a| a["rule"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Policy, maintainer and device of package `w`, then one honest release.
+fn honest_history(log: &TestLog) {
+    let policy = r#""type":"policy-change","staged_publishing":"required","trusted_publishers":[{"issuer":"https://token.actions.githubusercontent.com","repository":"acme/widget","workflow":".github/workflows/release.yml","mode":"stage-only"}]"#;
+    log.submit(&log.event("w", T - 86_400 * 30, policy));
+    log.submit(&log.event(
+        "w",
+        T - 86_400 * 30,
+        r#""type":"maintainer-add","maintainer":"alice","by":"alice""#,
+    ));
+    log.submit(
+        &log.reg
+            .device_register("w", "alice", "yubi", &device_key(1), T - 86_400 * 30),
+    );
+    release(log, "1.0.0", T, 600);
+}
+
+/// stage → approve `delay` s later from alice's key → publish.
+fn release(log: &TestLog, version: &str, at: i64, delay: i64) {
+    let tgz = format!("w-{version}").into_bytes();
+    let (s, sh) = log.submit(&log.reg.stage("w", version, &tgz, "acme/widget", at));
+    let key = device_key(1);
+    let (a, _) = log.submit(&log.reg.approve(
+        "w",
+        version,
+        &tgz,
+        s,
+        &sh,
+        "alice",
+        Some(("yubi", &key)),
+        at + delay,
+    ));
+    log.submit(&log.reg.publish("w", version, &tgz, s, a, at + delay + 60));
+}
+
+#[test]
+fn once_mode_alerts_once_per_finding_and_exit_codes_tell_cron() {
+    let log = TestLog::start(ORIGIN);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    honest_history(&log);
+
+    let (code, alerts, err) = once(&log.url(), &log.vkey, &state, &["--start-at", "0"]);
+    assert_eq!((code, alerts.len()), (0, 0), "{err} {alerts:?}");
+    assert!(err.contains("verified 6 entries"), "{err}");
+
+    // A stolen token publishes directly.
+    let (direct, _) = log.submit(&log.reg.publish_direct("w", "1.0.1", b"evil", T + 5000));
+    let (code, alerts, err) = once(&log.url(), &log.vkey, &state, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(rules(&alerts), ["publish-without-approval"]);
+    let a = &alerts[0];
+    assert_eq!(a["schema"], "gatelog-alert/v1");
+    assert_eq!(a["seq"], 1);
+    assert_eq!(a["package"], "w");
+    assert_eq!(a["version"], "1.0.1");
+    assert_eq!(a["evidence"], serde_json::json!([direct.0]));
+    assert_eq!(a["id"], format!("publish-without-approval@{}", direct.0));
+    assert_eq!(a["checkpoint_size"], 7);
+
+    // Nothing new: nothing repeated.
+    let (code, alerts, _) = once(&log.url(), &log.vkey, &state, &[]);
+    assert_eq!((code, alerts.len()), (0, 0));
+
+    // A rubber stamp, judged with a configured threshold.
+    release(&log, "1.1.0", T + 9000, 4);
+    let cfg = dir.path().join("monitor.toml");
+    std::fs::write(&cfg, "[rules]\nrubber_stamp_seconds = 5\n").unwrap();
+    let (code, alerts, err) = once(
+        &log.url(),
+        &log.vkey,
+        &state,
+        &["--config", cfg.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(rules(&alerts), ["rubber-stamp"]);
+    assert_eq!(alerts[0]["seq"], 2);
+
+    // The state follows one log and is never re-baselined silently.
+    let (code, _, err) = once(&log.url(), &log.vkey, &state, &["--start-at-end"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("already follows"), "{err}");
+    let other = gatelog_e2e::log_key("other.gatelog.test/log")
+        .verifier()
+        .to_string();
+    let (code, _, err) = once(&log.url(), &other, &state, &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not other.gatelog.test"), "{err}");
+
+    // A monitor that starts at the end sees only what comes next, and
+    // knows no logged policy from before: its configuration says which
+    // packages must be staged.
+    let fresh = dir.path().join("fresh");
+    let strict = dir.path().join("strict.toml");
+    std::fs::write(&strict, "[rules]\nrequire_staging = [\"w\"]\n").unwrap();
+    let strict = ["--config", strict.to_str().unwrap()];
+    let (code, alerts, err) = once(
+        &log.url(),
+        &log.vkey,
+        &fresh,
+        &[&strict[..], &["--start-at-end"]].concat(),
+    );
+    assert_eq!((code, alerts.len()), (0, 0), "{err}");
+    log.submit(&log.reg.publish_direct("w", "1.0.2", b"evil2", T + 20_000));
+    let (code, alerts, _) = once(&log.url(), &log.vkey, &fresh, &strict);
+    assert_eq!(code, 1);
+    assert_eq!(rules(&alerts), ["publish-without-approval"]);
+
+    // Watching another scope: package alerts are filtered.
+    let watched = dir.path().join("watched");
+    let (code, alerts, _) = once(
+        &log.url(),
+        &log.vkey,
+        &watched,
+        &["--start-at", "0", "--watch", "@acme/*"],
+    );
+    assert_eq!((code, alerts.len()), (0, 0));
+}
+
+/// Receives webhook POSTs; answers 503 while `down` is set.
+struct Receiver {
+    http: FakeHttp,
+    got: Arc<Mutex<Vec<Value>>>,
+    down: Arc<Mutex<bool>>,
+}
+
+impl Receiver {
+    fn start(down: bool) -> Receiver {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let down = Arc::new(Mutex::new(down));
+        let http = {
+            let (got, down) = (got.clone(), down.clone());
+            FakeHttp::start(move |req| {
+                if *down.lock().unwrap() {
+                    return (503, b"down".to_vec());
+                }
+                let v: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+                got.lock().unwrap().push(v);
+                (204, Vec::new())
+            })
+        };
+        Receiver { http, got, down }
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|v| v["id"].as_str().unwrap_or("?").to_owned())
+            .collect()
+    }
+
+    fn wait_for(&self, n: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.got.lock().unwrap().len() < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.ids()
+    }
+}
+
+fn daemon(log: &TestLog, state: &Path, webhook: &str, metrics: &str, start: bool) -> Child {
+    let mut cmd = Command::new(binary("gatelog-monitor"));
+    cmd.args(["--log", &log.url(), "--log-key", &log.vkey, "--quiet"])
+        .args(["--state", &state.display().to_string()])
+        .args(["--webhook", webhook, "--poll-interval", "0.1"])
+        .args(["--metrics-listen", metrics])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if start {
+        cmd.args(["--start-at", "0"]);
+    }
+    cmd.spawn().expect("spawn gatelog-monitor")
+}
+
+#[test]
+fn daemon_survives_kill9_and_a_webhook_outage_without_losing_or_repeating_alerts() {
+    let log = TestLog::start(ORIGIN);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    honest_history(&log);
+    let hook = Receiver::start(true);
+    let metrics = gatelog_e2e::free_addr();
+
+    // Webhook down: alerts wait in the state.
+    let mut child = daemon(&log, &state, &hook.http.url(), &metrics.to_string(), true);
+    let mut expected = Vec::new();
+    for i in 0..3 {
+        let (idx, _) =
+            log.submit(
+                &log.reg
+                    .publish_direct("w", &format!("2.0.{i}"), b"x", T + 10_000 + i),
+            );
+        expected.push(format!("publish-without-approval@{}", idx.0));
+    }
+    // The daemon serves metrics and catches up while the hook is down.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = http_get(metrics, "/metrics");
+        let text = String::from_utf8_lossy(&body).into_owned();
+        if status == 200 && text.contains("gatelog_monitor_tree_size_verified 9") {
+            assert!(
+                text.contains("gatelog_monitor_alerts_total{rule=\"publish-without-approval\"} 3"),
+                "{text}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "monitor did not catch up: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(hook.ids().is_empty());
+
+    // Crash, then restart with the hook still down, then bring it back.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for i in 3..5 {
+        let (idx, _) =
+            log.submit(
+                &log.reg
+                    .publish_direct("w", &format!("2.0.{i}"), b"x", T + 10_000 + i),
+            );
+        expected.push(format!("publish-without-approval@{}", idx.0));
+    }
+    let mut child = daemon(
+        &log,
+        &state,
+        &hook.http.url(),
+        &gatelog_e2e::free_addr().to_string(),
+        false,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    *hook.down.lock().unwrap() = false;
+    let got = hook.wait_for(5);
+    assert_eq!(got, expected, "every alert delivered once, in order");
+
+    // One more after a kill -9 mid-run: still exactly once.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut child = daemon(
+        &log,
+        &state,
+        &hook.http.url(),
+        &gatelog_e2e::free_addr().to_string(),
+        false,
+    );
+    let (idx, _) = log.submit(&log.reg.publish_direct("w", "2.1.0", b"x", T + 20_000));
+    expected.push(format!("publish-without-approval@{}", idx.0));
+    let got = hook.wait_for(6);
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(hook.ids(), expected, "{got:?}");
+    let seqs: Vec<u64> = hook
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|v| v["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=6).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_forked_log_is_log_misbehaviour_with_both_checkpoints() {
+    let a = TestLog::start(ORIGIN);
+    let b = TestLog::start(ORIGIN);
+    honest_history(&a);
+    // Same key, another history, larger.
+    for i in 0..8 {
+        b.submit(&b.reg.publish_direct("x", &format!("1.0.{i}"), b"o", T + i));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (code, _, err) = once(&a.url(), &a.vkey, &state, &["--start-at", "0"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, alerts, err) = once(&b.url(), &b.vkey, &state, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(rules(&alerts), ["log-misbehaviour"], "{err}");
+    let d = &alerts[0]["details"];
+    assert!(d["older"].as_str().unwrap().contains("\n6\n"), "{d}");
+    assert!(d["newer"].as_str().unwrap().contains("\n8\n"), "{d}");
+    assert!(!d["consistency_proof"].as_array().unwrap().is_empty());
+    // The state did not move: the honest log still verifies, and the same
+    // lie is not reported twice.
+    let (code, alerts, _) = once(&b.url(), &b.vkey, &state, &[]);
+    assert_eq!((code, alerts.len()), (1, 0));
+    let (code, alerts, err) = once(&a.url(), &a.vkey, &state, &[]);
+    assert_eq!((code, alerts.len()), (0, 0), "{err}");
+}
+
+#[test]
+fn an_entry_altered_after_signing_is_caught_against_the_tiles() {
+    let log = TestLog::start(ORIGIN);
+    honest_history(&log);
+    let upstream = log.server.addr;
+    // A proxy that serves the real log but flips a byte of entry 4's JSON
+    // (inside the bundle, keeping its length).
+    let proxy = FakeHttp::start(move |req| {
+        let (status, mut body) = http_get(upstream, &req.path);
+        if req.path.starts_with("/tile/entries/") {
+            // The last entry's `logged_at`: one digit changed.
+            if let Some(pos) = body.windows(12).rposition(|w| w == b"\"logged_at\":") {
+                let d = &mut body[pos + 12];
+                *d = if *d == b'9' { b'0' } else { *d + 1 };
+            }
+        }
+        (status, body)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (code, alerts, err) = once(
+        &proxy.url(),
+        &log.vkey,
+        &dir.path().join("s"),
+        &["--start-at", "0"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(rules(&alerts), ["log-misbehaviour"]);
+    let a = &alerts[0];
+    assert!(a["message"].as_str().unwrap().contains("hashes to"), "{a}");
+    assert!(a["details"]["served_leaf_hash"].is_string());
+    assert!(a["details"]["committed_leaf_hash"].is_string());
+}
