@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 releases="${1:-30000}"
 target="${CARGO_TARGET_DIR:-target}"
-cargo build --release -p gatelog-server -p gatelog-client --bins --quiet
+cargo build --release -p gatelog-server -p gatelog-client -p gatelog-monitor --bins --quiet
 bin="$target/release"
 out="${BENCH_OUT:-$(mktemp -d)}"
 mkdir -p "$out"
@@ -68,6 +68,30 @@ PY
   median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)
   echo "== gatelog verify, $n packages: median ${median}s of 5 (min $(printf '%s\n' "${times[@]}" | sort -n | head -1), max $(printf '%s\n' "${times[@]}" | sort -n | tail -1)); $(python3 -c "import json;d=json.load(open('$out/verify-$n.json'));print(d['counts'])")"
 done
+
+# Monitor catch-up over the whole batch log, all rules on, then the delay
+# from a checkpoint holding an attack to the monitor's alert.
+mstate=$(mktemp -d)
+TIMEFORMAT=%R
+t=$( { time "$bin/gatelog-monitor" --once --quiet --log "http://127.0.0.1:$port" --log-key "$vkey" \
+  --state "$mstate/catch-up" --start-at 0 2>"$out/monitor.err" || true; } 2>&1 )
+entries=$(grep -o 'verified [0-9]* entries' "$out/monitor.err" | cut -d' ' -f2)
+echo "== monitor catch-up: $entries entries in ${t}s = $(python3 -c "print(round($entries / $t))") entries/s ($(grep -o '[0-9]* alert(s)' "$out/monitor.err"))"
+"$bin/gatelog-monitor" --log "http://127.0.0.1:$port" --log-key "$vkey" --state "$mstate/catch-up" \
+  --format json --poll-interval 0.5 --metrics-listen 127.0.0.1:0 >"$out/monitor.alerts" 2>"$out/monitor.daemon.err" &
+mpid=$!
+sleep 2
+delays=()
+for i in 1 2 3 4 5; do
+  before=$(wc -l <"$out/monitor.alerts")
+  "$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --attack-direct-publish "bench-attack-$i" >/dev/null
+  t0=$(date +%s.%N)
+  while [ "$(wc -l <"$out/monitor.alerts")" -le "$before" ]; do sleep 0.01; done
+  delays+=("$(python3 -c "print(round($(date +%s.%N) - $t0, 3))")")
+done
+kill -INT "$mpid"; wait "$mpid" || true
+echo "== monitor alert delay after the checkpoint (poll 0.5 s): ${delays[*]} s (max $(printf '%s\n' "${delays[@]}" | sort -n | tail -1))"
+rm -rf "$mstate"
 stop_server
 
 start_server single 25

@@ -209,6 +209,10 @@ struct HammerArgs {
     /// Print the sample registry's verifier key and exit.
     #[arg(long)]
     print_registry_key: bool,
+    /// Log one direct publish of PACKAGE@1.0.0 (an attack a monitor must
+    /// alert on), wait for its signed checkpoint, and exit.
+    #[arg(long, value_name = "PACKAGE")]
+    attack_direct_publish: Option<String>,
     /// Concurrent writers.
     #[arg(long, default_value_t = 8)]
     writers: usize,
@@ -531,6 +535,19 @@ fn hammer_cmd(h: HammerArgs) -> Result<u8, Failure> {
     }
     let key = VerifierKey::parse(h.log_key.as_deref().unwrap_or_default())
         .map_err(|e| usage(format!("--log-key: {e}")))?;
+    if let Some(package) = &h.attack_direct_publish {
+        if !hammer::is_loopback(&h.log) {
+            return Err(usage("the hammer only targets loopback logs"));
+        }
+        let envelope = registry.publish_direct(package, "1.0.0", b"attack", 1_780_000_000);
+        let client = LogClient::new(&h.log, key)?;
+        let ack = runtime()?
+            .block_on(client.submit(&[envelope]))?
+            .pop()
+            .ok_or_else(|| Failure(EXIT_UNREACHABLE, "no answer".into()))??;
+        println!("{}", ack.index);
+        return Ok(0);
+    }
     let config = HammerConfig {
         log: h.log,
         writers: h.writers,

@@ -1,6 +1,28 @@
 //! A simulated registry: deterministic keys and correctly signed events, for
 //! tests, the demo and load tools. Everything derives from seeds, so runs
 //! are repeatable; nothing here reads a clock or a random source.
+//!
+//! - [`SampleRegistry`]: a registry key and builders for every event type
+//!   (the typed ones in [`build`] take [`SampleDevice`]s and digests).
+//! - [`story`]: the scripted history of a small npm organisation — six
+//!   ordinary weeks, then the attacks of May 2026 — pulled step by step by
+//!   the demo (over HTTP) and by golden tests.
+//! - [`static_log`]: an in-memory c2sp.org/tlog-tiles log that writes the
+//!   story (or anything else) exactly as the log server would serve it.
+
+pub mod build;
+pub mod static_log;
+pub mod story;
+
+#[cfg(test)]
+mod tests;
+
+pub use build::{
+    Approval, GITHUB_ACTIONS_ISSUER, RELEASE_WORKFLOW, SampleDevice, github_publisher,
+    trusted_github,
+};
+pub use static_log::StaticLog;
+pub use story::{Chapter, Release, Step, Story, story_log};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -171,62 +193,5 @@ impl SampleRegistry {
             Integrity::of(tarball)
         );
         self.sign_json(&json).expect("sample publish is valid")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::dsse::Keyring;
-
-    #[test]
-    fn sample_events_are_valid_and_signed_by_the_registry() {
-        let reg = SampleRegistry::new("registry.example", 1);
-        let ring = Keyring::new([*reg.verifier_key().key()]);
-        let dev = device_key(1);
-        let envelopes = [
-            reg.stage(
-                "@acme/widget",
-                "1.0.0",
-                b"tgz",
-                "acme/widget",
-                1_700_000_000,
-            ),
-            reg.device_register("@acme/widget", "alice", "key-1", &dev, 1_700_000_000),
-            reg.approve(
-                "@acme/widget",
-                "1.0.0",
-                b"tgz",
-                LeafIndex(0),
-                &Hash::default(),
-                "alice",
-                Some(("key-1", &dev)),
-                1_700_000_100,
-            ),
-            reg.approve(
-                "@acme/widget",
-                "1.0.0",
-                b"tgz",
-                LeafIndex(0),
-                &Hash::default(),
-                "alice",
-                None,
-                1_700_000_100,
-            ),
-            reg.publish(
-                "@acme/widget",
-                "1.0.0",
-                b"tgz",
-                LeafIndex(0),
-                LeafIndex(2),
-                1_700_000_200,
-            ),
-            reg.publish_direct("left-pad", "2.0.0", b"evil", 1_700_000_300),
-        ];
-        for env in envelopes {
-            env.verify(&ring).unwrap();
-            Event::from_envelope(&env).unwrap();
-        }
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
     }
 }
