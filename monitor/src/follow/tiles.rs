@@ -2,7 +2,7 @@
 //! two sizes and the compact range at any size, computed by the monitor
 //! itself instead of asking the log for them.
 
-use gatelog_core::merkle::{consistency_proof_nodes, root_nodes};
+use gatelog_core::merkle::{consistency_proof, consistency_proof_nodes, root_nodes};
 use gatelog_core::tile::{node_hash_from_tile, tile_for_node};
 use gatelog_core::{CompactRange, ConsistencyProof, Hash, NodeId, TreeSize};
 
@@ -30,15 +30,14 @@ pub async fn consistency(
 ) -> Result<ConsistencyProof, FollowError> {
     let nodes = consistency_proof_nodes(old, new)
         .map_err(|e| FollowError::Malformed(format!("consistency {old} -> {new}: {e}")))?;
-    let mut path = Vec::with_capacity(nodes.len());
+    let mut stored = Vec::with_capacity(nodes.len());
     for node in nodes {
-        path.push(node_hash(reader, node, new).await?);
+        stored.push(node_hash(reader, node, new).await?);
     }
-    Ok(ConsistencyProof {
-        old_size: old,
-        new_size: new,
-        path,
-    })
+    // Proof hashes over the tree's ragged right edge combine several
+    // stored subtrees; the core builder assembles them.
+    consistency_proof(old, new, &stored)
+        .map_err(|e| FollowError::Malformed(format!("consistency {old} -> {new}: {e}")))
 }
 
 /// The compact range of the first `at` leaves, read from the tiles of the
