@@ -51,7 +51,9 @@ impl Workload {
                 &maintainer(p),
                 "key-1",
                 &devices[(p % MAINTAINERS) as usize],
-                TIME,
+                // Registered weeks before use, as on a real account (a
+                // device registered hours before approving is suspicious).
+                TIME - 30 * 86_400,
             );
             ready.push_back((Step::Register, env));
         }
@@ -61,7 +63,8 @@ impl Workload {
                 &package(p),
                 &version(n, packages),
                 &tarball(n),
-                "acme/widget",
+                // Each package builds in its own repository's CI.
+                &format!("hammer/pkg-{p}"),
                 TIME + n as i64,
             );
             ready.push_back((Step::Stage(n), env));

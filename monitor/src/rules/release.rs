@@ -92,27 +92,31 @@ fn on_stage(
         );
     }
 
-    // publisher-burst: distinct packages staged by one identity in the window.
+    // publisher-burst: distinct packages staged by one identity in the
+    // window. Only the newest stage per package and the newest `limit + 1`
+    // packages are kept: enough to tell whether more than `limit` distinct
+    // packages were staged, at O(limit) per stage whatever the volume.
     let window = (engine.config.burst_window_minutes * 60_000) as i64;
     let limit = engine.config.burst_packages;
     let who = identity(stage);
     let record = engine.index.publisher(source, &who)?;
-    record
-        .recent
-        .push_back((now, package.to_owned(), entry.index));
+    record.recent.retain(|(_, p, _)| p != package);
+    record.recent.push_back((now, package.to_owned(), entry.index));
     while record
         .recent
         .front()
         .is_some_and(|(t, _, _)| *t <= now - window)
+        || record.recent.len() > limit + 1
     {
         record.recent.pop_front();
     }
-    let mut packages: Vec<&str> = record.recent.iter().map(|(_, p, _)| p.as_str()).collect();
-    packages.sort_unstable();
-    packages.dedup();
     let quiet = record.alerted_at.is_none_or(|t| t <= now - window);
-    if packages.len() > limit && quiet {
-        let packages: Vec<serde_json::Value> = packages.iter().map(|p| (*p).into()).collect();
+    if record.recent.len() > limit && quiet {
+        let packages: Vec<serde_json::Value> = record
+            .recent
+            .iter()
+            .map(|(_, p, _)| p.as_str().into())
+            .collect();
         let evidence: Vec<u64> = record.recent.iter().map(|(_, _, i)| *i).collect();
         record.alerted_at = Some(now);
         let mut f = out.release(
