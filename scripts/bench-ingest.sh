@@ -72,22 +72,26 @@ done
 # Monitor catch-up over the whole batch log, all rules on, then the delay
 # from a checkpoint holding an attack to the monitor's alert.
 mstate=$(mktemp -d)
+# The attack packages have no logged policy; the monitor is told they
+# require staging, as a maintainer would configure it.
+printf '[rules]\nrequire_staging = ["bench-attack-*"]\n' >"$mstate/monitor.toml"
 TIMEFORMAT=%R
 t=$( { time "$bin/gatelog-monitor" --once --quiet --log "http://127.0.0.1:$port" --log-key "$vkey" \
   --state "$mstate/catch-up" --start-at 0 2>"$out/monitor.err" || true; } 2>&1 )
 entries=$(grep -o 'verified [0-9]* entries' "$out/monitor.err" | cut -d' ' -f2)
 echo "== monitor catch-up: $entries entries in ${t}s = $(python3 -c "print(round($entries / $t))") entries/s ($(grep -o '[0-9]* alert(s)' "$out/monitor.err"))"
 "$bin/gatelog-monitor" --log "http://127.0.0.1:$port" --log-key "$vkey" --state "$mstate/catch-up" \
-  --format json --poll-interval 0.5 --metrics-listen 127.0.0.1:0 >"$out/monitor.alerts" 2>"$out/monitor.daemon.err" &
+  --config "$mstate/monitor.toml" --format json --poll-interval 0.5 --metrics-listen 127.0.0.1:0 \
+  >"$out/monitor.alerts" 2>"$out/monitor.daemon.err" &
 mpid=$!
 sleep 2
 delays=()
-for i in 1 2 3 4 5; do
+for i in 0 1 2 3 4 5; do  # attack 0 warms up (the daemon may still be starting)
   before=$(wc -l <"$out/monitor.alerts")
   "$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --attack-direct-publish "bench-attack-$i" >/dev/null
   t0=$(date +%s.%N)
   while [ "$(wc -l <"$out/monitor.alerts")" -le "$before" ]; do sleep 0.01; done
-  delays+=("$(python3 -c "print(round($(date +%s.%N) - $t0, 3))")")
+  [ "$i" = 0 ] || delays+=("$(python3 -c "print(round($(date +%s.%N) - $t0, 3))")")
 done
 kill -INT "$mpid"; wait "$mpid" || true
 echo "== monitor alert delay after the checkpoint (poll 0.5 s): ${delays[*]} s (max $(printf '%s\n' "${delays[@]}" | sort -n | tail -1))"

@@ -30,8 +30,9 @@ use crate::metrics::Metrics;
 use crate::rules::{Engine, Finding, RuleConfig};
 use crate::state::{Commit, Meta, State, StateError};
 
-/// Entries verified and committed together (a multiple of 256).
-pub const CHUNK: u64 = 4096;
+/// Entries verified and committed together (a multiple of 256): larger
+/// chunks cost memory and rework after a crash, smaller ones commits.
+pub const CHUNK: u64 = 8192;
 
 /// Why following stopped.
 #[derive(Debug, thiserror::Error)]
@@ -289,9 +290,27 @@ impl Follower {
         if self.meta.cursor >= size.0 {
             self.state.commit(&self.meta, Commit::default())?;
         }
+        // The next chunk downloads while this one is verified and judged.
+        let mut next: Option<Prefetch> = None;
         while self.meta.cursor < size.0 {
-            let to = size.0.min((self.meta.cursor / CHUNK + 1) * CHUNK);
-            let (entries, alerts) = self.chunk(&cp, to).await?;
+            let from = self.meta.cursor;
+            let to = size.0.min((from / CHUNK + 1) * CHUNK);
+            let fetched = match next.take() {
+                Some(task) => task
+                    .await
+                    .map_err(|e| FollowError::Malformed(format!("download task: {e}")))??,
+                None => fetch_chunk(self.reader.clone(), from, to, size).await?,
+            };
+            if to < size.0 {
+                let after = size.0.min(to + CHUNK);
+                next = Some(tokio::spawn(fetch_chunk(
+                    self.reader.clone(),
+                    to,
+                    after,
+                    size,
+                )));
+            }
+            let (entries, alerts) = self.chunk(&cp, to, fetched).await?;
             progress.entries += entries;
             progress.alerts += alerts;
         }
@@ -345,14 +364,16 @@ impl Follower {
     }
 
     /// Downloads, verifies, judges and commits entries `[cursor, to)`.
-    async fn chunk(&mut self, cp: &SignedCheckpoint, to: u64) -> Result<(u64, u64), FollowError> {
+    async fn chunk(
+        &mut self,
+        cp: &SignedCheckpoint,
+        to: u64,
+        (entry_tiles, bundles): Fetched,
+    ) -> Result<(u64, u64), FollowError> {
         let from = self.meta.cursor;
         let size = cp.head().size;
-        let entry_tiles: Vec<EntryTile> = (from / 256..to.div_ceil(256))
-            .filter_map(|i| EntryTile::at_size(i, size))
-            .collect();
-        let bundles = self.reader.bundles(&entry_tiles).await?;
         let registries = self.registries.as_ref();
+        let started = std::time::Instant::now();
         let decoded = tokio::task::block_in_place(|| {
             decode::decode(&entry_tiles, &bundles, from, to, registries)
         })?;
@@ -361,6 +382,7 @@ impl Follower {
             range.append(d.leaf_hash);
         }
         // The chunk must extend the verified prefix into the signed tree.
+        let decoded_at = started.elapsed();
         let proof = tiles::consistency(&self.reader, TreeSize(to), size).await?;
         if verify_consistency(&range.head(), &cp.head(), &proof).is_err() {
             let f = self.locate_mismatch(&decoded, size).await?;
@@ -384,10 +406,16 @@ impl Follower {
                     )),
                 }
             }
+            let t = std::time::Instant::now();
             findings.extend(engine.finish_chunk());
+            tracing::trace!(
+                signatures_ms = t.elapsed().as_millis() as u64,
+                "device signatures checked"
+            );
             Ok(())
         })
         .inspect_err(|_| self.engine.index_mut().forget(true))?;
+        let judged_at = started.elapsed();
         findings.sort_by_key(|f| (f.trigger, f.rule));
 
         let mut meta = self.meta.clone();
@@ -408,6 +436,14 @@ impl Follower {
         self.range = range;
         self.metrics.entries.inc_by(to - from);
         self.metrics.verified_size.set(to as i64);
+        tracing::debug!(
+            from,
+            to,
+            decode_ms = decoded_at.as_millis() as u64,
+            judge_ms = (judged_at - decoded_at).as_millis() as u64,
+            commit_ms = (started.elapsed() - judged_at).as_millis() as u64,
+            "chunk committed"
+        );
         Ok((to - from, count))
     }
 
@@ -496,6 +532,27 @@ impl Follower {
             ),
         ))
     }
+}
+
+/// The entry bundles of a chunk, with the tiles they are.
+type Fetched = (Vec<EntryTile>, Vec<Vec<u8>>);
+
+/// A chunk downloading in the background.
+type Prefetch = tokio::task::JoinHandle<Result<Fetched, FollowError>>;
+
+/// Downloads the entry bundles holding entries `[from, to)` of the tree of
+/// `size`.
+async fn fetch_chunk(
+    reader: LogReader,
+    from: u64,
+    to: u64,
+    size: TreeSize,
+) -> Result<Fetched, FollowError> {
+    let tiles: Vec<EntryTile> = (from / 256..to.div_ceil(256))
+        .filter_map(|i| EntryTile::at_size(i, size))
+        .collect();
+    let bundles = reader.bundles(&tiles).await?;
+    Ok((tiles, bundles))
 }
 
 fn note_text(cp: &SignedCheckpoint) -> String {

@@ -85,6 +85,9 @@ pub struct Engine {
     start: u64,
     index: Index,
     pending: Vec<PendingSignature>,
+    /// Decompressed device keys by hex: decompressing a point costs as much
+    /// as a third of a signature check, and devices approve many times.
+    keys: std::collections::HashMap<String, VerifyingKey>,
 }
 
 /// Registry time in ms since the epoch.
@@ -102,6 +105,7 @@ impl Engine {
             start,
             index: Index::default(),
             pending: Vec::new(),
+            keys: Default::default(),
         }
     }
 
@@ -160,6 +164,22 @@ impl Engine {
                     .map(|_| p.finding)
             })
             .collect()
+    }
+
+    /// The device key registered as `hex`, decompressed once.
+    fn device_key(&mut self, hex: &str) -> Option<VerifyingKey> {
+        if let Some(key) = self.keys.get(hex) {
+            return Some(*key);
+        }
+        let key = hex::decode(hex)
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .and_then(|b| VerifyingKey::from_bytes(&b).ok())?;
+        if self.keys.len() >= 100_000 {
+            self.keys.clear();
+        }
+        self.keys.insert(hex.to_owned(), key);
+        Some(key)
     }
 
     fn queue_signature(&mut self, pending: PendingSignature) {

@@ -101,7 +101,9 @@ fn on_stage(
     let who = identity(stage);
     let record = engine.index.publisher(source, &who)?;
     record.recent.retain(|(_, p, _)| p != package);
-    record.recent.push_back((now, package.to_owned(), entry.index));
+    record
+        .recent
+        .push_back((now, package.to_owned(), entry.index));
     while record
         .recent
         .front()
@@ -256,10 +258,7 @@ fn on_approve(
                         [*reg_index],
                     ),
                     (true, Some(key), Some(stage)) => {
-                        let key = hex::decode(key)
-                            .ok()
-                            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                            .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok());
+                        let key = engine.device_key(key);
                         let stage_hash = Hash::from_hex(&stage.leaf_hash);
                         if let (Some(key), Some(stage_hash)) = (key, stage_hash) {
                             let finding = out.release(
