@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gatelog_core::sample::device_key;
-use gatelog_e2e::{FakeHttp, TestLog, binary, http_get};
+use gatelog_e2e::{FakeHttp, TestLog, binary, http_get, http_request};
 use serde_json::Value;
 
 const ORIGIN: &str = "monitor.gatelog.test/log";
@@ -168,6 +168,37 @@ fn once_mode_alerts_once_per_finding_and_exit_codes_tell_cron() {
     assert_eq!((code, alerts.len()), (0, 0));
 }
 
+#[test]
+fn growth_from_any_size_is_proven_consistent_from_the_tiles() {
+    // Sizes whose consistency proofs hold hashes of incomplete subtrees
+    // (16 -> 19 needs the hash of leaves 16..19), which the monitor must
+    // fold from the complete subtrees its tiles hold.
+    let log = TestLog::start(ORIGIN);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut size = 0;
+    for (round, target) in [1, 2, 3, 5, 8, 13, 16, 19, 32, 37].into_iter().enumerate() {
+        while size < target {
+            log.submit(
+                &log.reg
+                    .publish_direct("w", &format!("0.0.{size}"), b"x", T + size as i64),
+            );
+            size += 1;
+        }
+        let start: &[&str] = if round == 0 {
+            &["--start-at", "0"]
+        } else {
+            &[]
+        };
+        let (code, alerts, err) = once(&log.url(), &log.vkey, &state, start);
+        assert_eq!(
+            (code, alerts.len()),
+            (0, 0),
+            "at size {size}: {err} {alerts:?}"
+        );
+    }
+}
+
 /// Receives webhook POSTs; answers 503 while `down` is set.
 struct Receiver {
     http: FakeHttp,
@@ -248,7 +279,8 @@ fn daemon_survives_kill9_and_a_webhook_outage_without_losing_or_repeating_alerts
     // The daemon serves metrics and catches up while the hook is down.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (status, body) = http_get(metrics, "/metrics");
+        // Until the daemon listens, the connection is refused.
+        let (status, body) = http_request(metrics, "GET", "/metrics", &[]).unwrap_or_default();
         let text = String::from_utf8_lossy(&body).into_owned();
         if status == 200 && text.contains("gatelog_monitor_tree_size_verified 9") {
             assert!(
