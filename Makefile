@@ -1,7 +1,8 @@
 # The entry points a new user needs. Each target first installs missing
 # build prerequisites (scripts/prereqs.sh), then builds and runs.
 #
-#   make demo   run gatelog locally (RocksDB in ./demo-data)
+#   make demo   see gatelog at work: a local log and monitor, the attacks of
+#               2026, two lockfiles verified (data in ./demo-data)
 #   make serve  run the log server (RocksDB in ./gatelog-data)
 #   make test   run the whole test suite
 #   make bench  run the benchmarks (microbenchmarks, then durable ingest)
@@ -15,8 +16,11 @@ FUZZ_SECONDS ?= 60
 prereqs:
 	@scripts/prereqs.sh
 
+# The debug profile on purpose: CI builds only that one, so RocksDB is
+# compiled once. `gatelog demo` runs the server and monitor built next to it.
 demo: prereqs
-	$(CARGO) run -p gatelog-server -- --data ./demo-data
+	$(CARGO) build --bins
+	$(CARGO) run -q -p gatelog-client -- demo
 
 serve: prereqs
 	$(CARGO) run -p gatelog-server -- --data ./gatelog-data

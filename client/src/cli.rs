@@ -17,6 +17,7 @@ use gatelog_core::event::{Integrity, PackageName, approval_statement, sign_appro
 use gatelog_core::sample::SampleRegistry;
 use gatelog_core::{Hash, SignerKey, VerifierKey};
 
+use crate::demo::{self, DemoOptions};
 use crate::hammer::{self, HammerConfig, HammerError};
 use crate::keygen::{self, KeyRole};
 use crate::logclient::{ClientError, LogClient};
@@ -153,6 +154,19 @@ enum Command {
     /// Load a local log with verified release chains and report throughput
     /// and latency (signs as the sample registry `hammer.registry.test`).
     Hammer(HammerArgs),
+    /// Show what gatelog is for: run a local log and monitor, log an npm
+    /// organisation's releases and the attacks of 2026 into them, and
+    /// verify an honest and an attacked lockfile.
+    Demo {
+        /// Folder for the demo's log, monitor state, lockfiles and logs; a
+        /// previous demo there is removed first.
+        #[arg(long, default_value = "./demo-data")]
+        data: PathBuf,
+        /// Stop the log and the monitor at the end instead of leaving them
+        /// running until Ctrl-C.
+        #[arg(long)]
+        no_wait: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -304,6 +318,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::SignApproval { .. } => "sign-approval",
         Command::Keygen { .. } => "keygen",
         Command::Hammer(_) => "hammer",
+        Command::Demo { .. } => "demo",
     }
 }
 
@@ -522,6 +537,11 @@ fn run(command: Command) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Hammer(h) => hammer_cmd(h),
+        Command::Demo { data, no_wait } => demo::run(&DemoOptions {
+            data,
+            wait: !no_wait,
+        })
+        .map_err(|e| Failure(e.exit_code(), e.to_string())),
     }
 }
 

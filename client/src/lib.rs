@@ -13,9 +13,12 @@
 //! - [`verify`]: `gatelog verify` and its reports (text, JSON, SARIF) and
 //!   offline bundles;
 //! - [`cli`]: the command line and its exit codes;
-//! - [`hammer`]: a load generator with verifying readers, for benchmarks.
+//! - [`hammer`]: a load generator with verifying readers, for benchmarks;
+//! - [`demo`]: `gatelog demo`, a guided run of a local log and monitor
+//!   through an organisation's releases and the attacks of 2026.
 
 pub mod cli;
+pub mod demo;
 pub mod hammer;
 pub mod keygen;
 pub mod lockfile;
