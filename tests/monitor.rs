@@ -407,3 +407,66 @@ fn an_entry_altered_after_signing_is_caught_against_the_tiles() {
     assert!(a["details"]["served_leaf_hash"].is_string());
     assert!(a["details"]["committed_leaf_hash"].is_string());
 }
+
+#[test]
+fn hook_command_and_test_alert_deliver_the_alert_json() {
+    let log = TestLog::start(ORIGIN);
+    honest_history(&log);
+    let (direct, _) = log.submit(&log.reg.publish_direct("w", "3.0.0", b"evil", T + 30_000));
+    let dir = tempfile::tempdir().unwrap();
+    let sink = dir.path().join("hook.jsonl");
+    let hook = format!(
+        "cat >> {} && echo \"$GATELOG_ALERT_RULE $GATELOG_ALERT_PACKAGE\" >> {}.env",
+        sink.display(),
+        sink.display()
+    );
+    let state = dir.path().join("state");
+    let (code, alerts, err) = once(
+        &log.url(),
+        &log.vkey,
+        &state,
+        &["--start-at", "0", "--hook", &hook, "--quiet"],
+    );
+    assert_eq!((code, alerts.len()), (1, 0), "{err}");
+    let delivered: Value =
+        serde_json::from_str(std::fs::read_to_string(&sink).unwrap().trim()).unwrap();
+    assert_eq!(
+        delivered["id"],
+        format!("publish-without-approval@{}", direct.0)
+    );
+    let env = std::fs::read_to_string(format!("{}.env", sink.display())).unwrap();
+    assert_eq!(env.trim(), "publish-without-approval w");
+
+    // A failing hook keeps the alert waiting: exit 2, delivered next time.
+    log.submit(&log.reg.publish_direct("w", "3.0.1", b"evil", T + 30_001));
+    let (code, _, err) = once(
+        &log.url(),
+        &log.vkey,
+        &state,
+        &["--hook", "exit 3", "--quiet"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("wait in the state"), "{err}");
+    let (code, _, err) = once(&log.url(), &log.vkey, &state, &["--hook", &hook, "--quiet"]);
+    assert_eq!(code, 0, "nothing new was raised: {err}");
+    assert_eq!(std::fs::read_to_string(&sink).unwrap().lines().count(), 2);
+
+    // --test-alert goes through every sink without touching the state.
+    let (code, alerts, err) = once(
+        &log.url(),
+        &log.vkey,
+        &state,
+        &["--test-alert", "--hook", &hook],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["id"], "test-alert");
+    assert_eq!(std::fs::read_to_string(&sink).unwrap().lines().count(), 3);
+    let (code, _, err) = once(
+        &log.url(),
+        &log.vkey,
+        &state,
+        &["--test-alert", "--hook", "exit 1"],
+    );
+    assert_eq!(code, 2, "{err}");
+}
