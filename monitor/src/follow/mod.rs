@@ -414,7 +414,7 @@ impl Follower {
             );
             Ok(())
         })
-        .inspect_err(|_| self.engine.index_mut().forget(true))?;
+        .inspect_err(|_| self.engine.reset())?;
         let judged_at = started.elapsed();
         findings.sort_by_key(|f| (f.trigger, f.rule));
 
@@ -428,7 +428,7 @@ impl Follower {
             alerts,
         };
         if let Err(e) = self.state.commit(&meta, commit) {
-            self.engine.index_mut().forget(true);
+            self.engine.reset();
             return Err(e.into());
         }
         self.engine.index_mut().forget(false);

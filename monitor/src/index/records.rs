@@ -98,8 +98,7 @@ pub struct PublisherRecord {
     pub alerted_at: Option<i64>,
 }
 
-/// Per registry: the newest maintainer additions per package are kept on
-/// the package; this record holds log-wide chain facts.
+/// Log-wide facts: what the `logged_at` check and progress reports need.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 pub struct LogRecord {
     /// The largest `logged_at` seen so far.

@@ -109,6 +109,13 @@ impl Engine {
         }
     }
 
+    /// Drops everything not committed (after a failed chunk): cached
+    /// records, so the next read comes from the state, and queued checks.
+    pub fn reset(&mut self) {
+        self.index.forget(true);
+        self.pending.clear();
+    }
+
     /// The index (for committing its dirty records).
     pub fn index_mut(&mut self) -> &mut Index {
         &mut self.index
