@@ -15,6 +15,16 @@ use gatelog_core::sample::story::{STORY_LOG_KEY_SEED, STORY_LOG_ORIGIN, STORY_RU
 use gatelog_e2e::{FakeHttp, binary};
 use serde_json::Value;
 
+/// Serves a static log's files as c2sp.org/tlog-tiles paths.
+fn serve(files: Arc<BTreeMap<String, Vec<u8>>>) -> FakeHttp {
+    FakeHttp::start(
+        move |req| match files.get(req.path.trim_start_matches('/')) {
+            Some(body) => (200, body.clone()),
+            None => (404, b"not found".to_vec()),
+        },
+    )
+}
+
 #[test]
 fn every_rule_fires_on_the_story_and_the_output_is_golden() {
     let mut story = Story::new();
@@ -26,16 +36,7 @@ fn every_rule_fires_on_the_story_and_the_output_is_golden() {
         chapter_of.push(step.chapter);
         story.logged(index, hash);
     }
-    let files: Arc<BTreeMap<String, Vec<u8>>> = Arc::new(log.files());
-    let server = {
-        let files = files.clone();
-        FakeHttp::start(
-            move |req| match files.get(req.path.trim_start_matches('/')) {
-                Some(body) => (200, body.clone()),
-                None => (404, b"not found".to_vec()),
-            },
-        )
-    };
+    let server = serve(Arc::new(log.files()));
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(binary("gatelog-monitor"))
         .args(["--once", "--format", "json", "--start-at", "0"])
@@ -126,13 +127,7 @@ fn a_large_honest_log_verifies_chunk_by_chunk() {
         );
         log.append(&env, 1_780_000_000_000 + i);
     }
-    let files: Arc<BTreeMap<String, Vec<u8>>> = Arc::new(log.files());
-    let server = FakeHttp::start(
-        move |req| match files.get(req.path.trim_start_matches('/')) {
-            Some(body) => (200, body.clone()),
-            None => (404, b"not found".to_vec()),
-        },
-    );
+    let server = serve(Arc::new(log.files()));
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state").display().to_string();
     let key = log.verifier_key().to_string();

@@ -242,6 +242,12 @@ impl Receiver {
     }
 }
 
+/// Logs a direct publish of `w@version`; returns the alert id it must raise.
+fn attack(log: &TestLog, version: &str, time: i64) -> String {
+    let (idx, _) = log.submit(&log.reg.publish_direct("w", version, b"x", time));
+    format!("publish-without-approval@{}", idx.0)
+}
+
 fn daemon(log: &TestLog, state: &Path, webhook: &str, metrics: &str, start: bool) -> Child {
     let mut cmd = Command::new(binary("gatelog-monitor"));
     cmd.args(["--log", &log.url(), "--log-key", &log.vkey, "--quiet"])
@@ -269,12 +275,7 @@ fn daemon_survives_kill9_and_a_webhook_outage_without_losing_or_repeating_alerts
     let mut child = daemon(&log, &state, &hook.http.url(), &metrics.to_string(), true);
     let mut expected = Vec::new();
     for i in 0..3 {
-        let (idx, _) =
-            log.submit(
-                &log.reg
-                    .publish_direct("w", &format!("2.0.{i}"), b"x", T + 10_000 + i),
-            );
-        expected.push(format!("publish-without-approval@{}", idx.0));
+        expected.push(attack(&log, &format!("2.0.{i}"), T + 10_000 + i));
     }
     // The daemon serves metrics and catches up while the hook is down.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -301,12 +302,7 @@ fn daemon_survives_kill9_and_a_webhook_outage_without_losing_or_repeating_alerts
     child.kill().unwrap();
     child.wait().unwrap();
     for i in 3..5 {
-        let (idx, _) =
-            log.submit(
-                &log.reg
-                    .publish_direct("w", &format!("2.0.{i}"), b"x", T + 10_000 + i),
-            );
-        expected.push(format!("publish-without-approval@{}", idx.0));
+        expected.push(attack(&log, &format!("2.0.{i}"), T + 10_000 + i));
     }
     let mut child = daemon(
         &log,
@@ -330,8 +326,7 @@ fn daemon_survives_kill9_and_a_webhook_outage_without_losing_or_repeating_alerts
         &gatelog_e2e::free_addr().to_string(),
         false,
     );
-    let (idx, _) = log.submit(&log.reg.publish_direct("w", "2.1.0", b"x", T + 20_000));
-    expected.push(format!("publish-without-approval@{}", idx.0));
+    expected.push(attack(&log, "2.1.0", T + 20_000));
     let got = hook.wait_for(6);
     std::thread::sleep(Duration::from_millis(300));
     child.kill().unwrap();

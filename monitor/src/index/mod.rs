@@ -155,6 +155,19 @@ impl Index {
         fetch(&mut self.cache.devices, source, k)
     }
 
+    /// A device record, read only: approvals look devices up without
+    /// changing them, so nothing is rewritten.
+    pub fn read_device(
+        &mut self,
+        source: &dyn RecordSource,
+        registry: &str,
+        maintainer: &str,
+        device: &str,
+    ) -> Result<DeviceRecord, String> {
+        let k = key::device(registry, maintainer, device);
+        fetch(&mut self.cache.devices, source, k).cloned()
+    }
+
     /// A publisher record, marked dirty.
     pub fn publisher(
         &mut self,

@@ -140,22 +140,28 @@ impl Engine {
         chain::check(self, source, entry, &mut out)?;
         release::apply(self, source, entry, &mut out)?;
         account::apply(self, source, entry, &mut out)?;
-        let list = out
-            .list
-            .into_iter()
-            .filter(|f| self.config.enabled(f.rule))
-            .filter(|f| {
-                f.rule == RuleId::LogMisbehaviour
-                    || f.details.get("packages").is_some_and(|ps| {
-                        ps.as_array().is_some_and(|ps| {
-                            ps.iter()
-                                .any(|p| p.as_str().is_some_and(|p| self.watches(p)))
-                        })
-                    })
-                    || f.package.as_deref().is_none_or(|p| self.watches(p))
-            })
-            .collect();
+        let list = out.list.into_iter().filter(|f| self.wanted(f)).collect();
         Ok(list)
+    }
+
+    /// Whether a finding is delivered: its rule is enabled, and it is log
+    /// misbehaviour or concerns a watched package (for a burst, any of its
+    /// packages).
+    fn wanted(&self, f: &Finding) -> bool {
+        if !self.config.enabled(f.rule) {
+            return false;
+        }
+        if f.rule == RuleId::LogMisbehaviour {
+            return true;
+        }
+        let burst = f.details.get("packages").and_then(|ps| ps.as_array());
+        match (burst, &f.package) {
+            (Some(ps), _) => ps
+                .iter()
+                .any(|p| p.as_str().is_some_and(|p| self.watches(p))),
+            (None, Some(p)) => self.watches(p),
+            (None, None) => true,
+        }
     }
 
     /// Checks the device signatures queued during the chunk (in parallel)

@@ -60,6 +60,7 @@ fn on_stage(
             time_ms: now,
         });
 
+    let who = identity(stage);
     // unexpected-publisher: logged trusted publishers and configured ones.
     let p = &stage.publisher;
     let record = engine.index.package(source, package)?;
@@ -84,8 +85,7 @@ fn on_stage(
             RuleId::UnexpectedPublisher,
             Severity::High,
             format!(
-                "staged by {} ({}), which is not a trusted publisher of {package}",
-                identity(stage),
+                "staged by {who} ({}), which is not a trusted publisher of {package}",
                 p.subject
             ),
             [],
@@ -98,7 +98,6 @@ fn on_stage(
     // packages were staged, at O(limit) per stage whatever the volume.
     let window = (engine.config.burst_window_minutes * 60_000) as i64;
     let limit = engine.config.burst_packages;
-    let who = identity(stage);
     let record = engine.index.publisher(source, &who)?;
     record.recent.retain(|(_, p, _)| p != package);
     record
@@ -206,8 +205,7 @@ fn on_approve(
     let kind = approve.device.kind;
     let device = engine
         .index
-        .device(source, e.registry.as_str(), m, d)?
-        .clone();
+        .read_device(source, e.registry.as_str(), m, d)?;
     let complete = engine.start == 0;
     let registered = device
         .registered

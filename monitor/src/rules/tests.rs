@@ -16,6 +16,13 @@ const T0: i64 = 1_777_000_000;
 const REG: &str = "https://registry.test";
 const CI: &str = r#"{"kind":"oidc","issuer":"https://token.actions.githubusercontent.com","subject":"repo:acme/w:ref:refs/tags/v1","repository":"acme/w","workflow":".github/workflows/release.yml"}"#;
 
+/// The rules of `findings`, sorted.
+fn rule_ids(findings: &[Finding]) -> Vec<RuleId> {
+    let mut rules: Vec<RuleId> = findings.iter().map(|f| f.rule).collect();
+    rules.sort();
+    rules
+}
+
 /// Feeds events to an engine, assigning indexes, leaf hashes and `prev`.
 struct Log {
     engine: Engine,
@@ -69,14 +76,7 @@ impl Log {
     }
 
     fn rules(&mut self, package: &str, t: i64, kind: &str, body: &str) -> Vec<RuleId> {
-        let mut rules: Vec<RuleId> = self
-            .push(package, t, kind, body)
-            .1
-            .iter()
-            .map(|f| f.rule)
-            .collect();
-        rules.sort();
-        rules
+        rule_ids(&self.push(package, t, kind, body).1)
     }
 
     fn register(
@@ -112,9 +112,7 @@ impl Log {
             Integrity::of(tgz.as_bytes())
         );
         let (i, f) = self.push(package, t, "stage", &body);
-        let mut rules: Vec<RuleId> = f.iter().map(|f| f.rule).collect();
-        rules.sort();
-        (i, rules)
+        (i, rule_ids(&f))
     }
 
     /// An approval by `who` with `device` (signed with `seed`'s key when
@@ -152,9 +150,7 @@ impl Log {
             r#""version":"{version}","integrity":"{integrity}","stage":{stage},"maintainer":"{who}",{dev}"#
         );
         let (i, f) = self.push(package, t, "approve", &body);
-        let mut rules: Vec<RuleId> = f.iter().map(|f| f.rule).collect();
-        rules.sort();
-        (i, rules)
+        (i, rule_ids(&f))
     }
 
     fn publish(
