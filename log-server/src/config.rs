@@ -18,9 +18,13 @@ use crate::sequencer::SequencerConfig;
 #[command(
     name = "gatelog-server",
     version,
-    about = "A transparency log for staged and approved package releases"
+    about = "A transparency log for staged and approved package releases",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Flags {
+    /// Without a command, the server runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// TOML config file; flags given on the command line override it.
     #[arg(long, env = "GATELOG_CONFIG")]
     pub config: Option<PathBuf>,
@@ -63,6 +67,16 @@ pub struct Flags {
     /// Log output format: text or json. [default: text]
     #[arg(long, value_parser = ["text", "json"])]
     pub log_format: Option<String>,
+}
+
+/// Commands other than running the server.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Audit a log's data folder, read-only: re-hash every entry, rebuild
+    /// every stored hash, verify the latest checkpoint and the entries'
+    /// structure. Exit 0 if all agree, 1 naming the first problem, 2 if
+    /// the check could not run.
+    Check(crate::check::cli::CheckArgs),
 }
 
 /// The same options in the TOML file.

@@ -71,30 +71,11 @@ pub fn load_or_create(
     origin: &str,
     may_create: bool,
 ) -> Result<(SignerKey, KeySource), KeyFileError> {
-    let (key, source) = if let Ok(text) = std::env::var(KEY_ENV) {
-        let key = SignerKey::parse(&text).map_err(|source| KeyFileError::Parse {
-            from: KEY_ENV.into(),
-            source,
-        })?;
-        (key, KeySource::Environment)
-    } else {
-        let path = data.join(KEY_FILE);
-        match fs::read_to_string(&path) {
-            Ok(text) => {
-                let key = SignerKey::parse(&text).map_err(|source| KeyFileError::Parse {
-                    from: path.display().to_string(),
-                    source,
-                })?;
-                (key, KeySource::File)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && may_create => {
-                (create(&path, origin)?, KeySource::Created)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(KeyFileError::Missing(path));
-            }
-            Err(source) => return Err(KeyFileError::Io { path, source }),
-        }
+    let path = data.join(KEY_FILE);
+    let (key, source) = match load(data)? {
+        Some(found) => found,
+        None if may_create => (create(&path, origin)?, KeySource::Created),
+        None => return Err(KeyFileError::Missing(path)),
     };
     if key.name() != origin {
         return Err(KeyFileError::NameMismatch {
@@ -103,6 +84,30 @@ pub fn load_or_create(
         });
     }
     Ok((key, source))
+}
+
+/// Loads the existing log key, from the environment variable or
+/// `<data>/log.key`; `None` when there is neither. Never creates one.
+pub fn load(data: &Path) -> Result<Option<(SignerKey, KeySource)>, KeyFileError> {
+    if let Ok(text) = std::env::var(KEY_ENV) {
+        let key = SignerKey::parse(&text).map_err(|source| KeyFileError::Parse {
+            from: KEY_ENV.into(),
+            source,
+        })?;
+        return Ok(Some((key, KeySource::Environment)));
+    }
+    let path = data.join(KEY_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            let key = SignerKey::parse(&text).map_err(|source| KeyFileError::Parse {
+                from: path.display().to_string(),
+                source,
+            })?;
+            Ok(Some((key, KeySource::File)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(KeyFileError::Io { path, source }),
+    }
 }
 
 fn create(path: &Path, origin: &str) -> Result<SignerKey, KeyFileError> {

@@ -8,6 +8,7 @@
 //!
 //! Modules, each with one job:
 //! - [`config`]: flags, TOML file and defaults.
+//! - [`check`]: `gatelog-server check`, the read-only audit of a data folder.
 //! - [`keyfile`]: loads or creates the log's signing key.
 //! - [`store`]: the storage trait, RocksDB and in-memory backends.
 //! - [`log`]: opening a log; the startup check of stored state against
@@ -21,6 +22,7 @@
 //! Out of scope: judging events (the monitor and the client do that);
 //! witnessing; mirroring.
 
+pub mod check;
 pub mod clock;
 pub mod config;
 pub mod http;

@@ -9,7 +9,9 @@
 //!   checking that the checkpoint's tree is a prefix of the stored one, the
 //!   stored tree is signed.
 //! - Anything else (fewer entries than signed, another root, a checkpoint
-//!   that does not verify): the store was damaged or tampered with. The log
+//!   that does not verify, one of the newest [`TAIL_CHECK`] entries that
+//!   does not re-derive to the stored hashes): the store was damaged or
+//!   tampered with. The log
 //!   refuses to start rather than sign something that could contradict what
 //!   it signed before.
 
@@ -18,14 +20,17 @@ use std::sync::Arc;
 
 use gatelog_core::checkpoint::{self, CheckpointError};
 use gatelog_core::merkle::{root_from_nodes, root_nodes};
-use gatelog_core::{
-    Checkpoint, NodeId, Origin, SignedCheckpoint, SignerKey, TreeHead, TreeSize, leaf_hash,
-};
+use gatelog_core::{Checkpoint, Origin, SignedCheckpoint, SignerKey, TreeHead, TreeSize};
 
+use crate::check;
 use crate::keyfile::{self, KeyFileError, KeySource};
 use crate::published::Published;
 use crate::store::rocks::RocksStore;
 use crate::store::{LogStore, StoreError};
+
+/// The newest entries the startup check re-hashes and re-derives the
+/// stored hashes of (a few milliseconds); `gatelog-server check` audits all.
+pub const TAIL_CHECK: u64 = 4096;
 
 /// Why the log could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -125,17 +130,14 @@ pub fn recover<S: LogStore + ?Sized>(
             .map_err(|e| mismatch(format!("the stored tree of size {size} is incomplete: {e}")))?;
         Ok(root_from_nodes(size, &hashes).map_err(StoreError::from)?)
     };
-    // The newest leaf must hash to the newest stored leaf hash.
-    if state.size.0 > 0 {
-        let last = state.size.0 - 1;
-        let bytes = store.read_leaves(last, 1)?.pop().unwrap_or_default();
-        let stored = store.read_hashes(&[NodeId::new(0, last)])?[0];
-        if leaf_hash(&bytes) != stored {
-            return Err(mismatch(format!(
-                "leaf {last} does not hash to its stored leaf hash"
-            )));
-        }
-    }
+    // The newest entries must re-derive to the stored hashes: damage where
+    // the last writes landed is found before anything is signed over it.
+    let from = state.size.0.saturating_sub(TAIL_CHECK);
+    check::verify_tail(store, from, state.size.0).map_err(|damage| {
+        mismatch(format!(
+            "{damage}. Run `gatelog-server check` for a full audit"
+        ))
+    })?;
     let Some((cp_size, note)) = store.latest_checkpoint()? else {
         if state.size != TreeSize(0) {
             return Err(mismatch(format!(
@@ -200,8 +202,8 @@ mod tests {
     use super::*;
     use crate::store::memory::MemoryStore;
     use crate::store::{AppendBatch, TreeState};
-    use gatelog_core::CompactRange;
     use gatelog_core::keys::SignatureType;
+    use gatelog_core::{CompactRange, leaf_hash};
 
     fn key() -> SignerKey {
         SignerKey::from_seed("test.example/log", SignatureType::Ed25519, &[1; 32]).unwrap()

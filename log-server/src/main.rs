@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use gatelog_server::clock::SystemClock;
-use gatelog_server::config::{Config, Flags};
+use gatelog_server::config::{Command, Config, Flags};
 use gatelog_server::keyfile::{KeyFileError, KeySource};
 use gatelog_server::log::{Log, OpenError};
 use gatelog_server::submitters::Submitters;
@@ -48,7 +48,11 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match Config::resolve(Flags::parse()) {
+    let mut flags = Flags::parse();
+    if let Some(Command::Check(args)) = flags.command.take() {
+        return gatelog_server::check::cli::run(args);
+    }
+    let config = match Config::resolve(flags) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("gatelog-server: {e}");

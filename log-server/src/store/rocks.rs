@@ -108,6 +108,26 @@ impl RocksStore {
         })
     }
 
+    /// Opens the database in `path` read-only, as a RocksDB secondary
+    /// instance whose own files (its info log) go to `scratch`: nothing in
+    /// `path` is written, and a server may keep running on it. Reads see
+    /// the database as it was when opened.
+    pub fn open_read_only(path: &Path, scratch: &Path) -> Result<RocksStore, StoreError> {
+        if !path.join("CURRENT").exists() {
+            return Err(StoreError::Missing(format!(
+                "no RocksDB store in {}",
+                path.display()
+            )));
+        }
+        let mut opts = Options::default();
+        opts.set_paranoid_checks(true);
+        // A secondary instance must keep every table file open.
+        opts.set_max_open_files(-1);
+        Ok(RocksStore {
+            db: DB::open_as_secondary(&opts, path, scratch).map_err(backend)?,
+        })
+    }
+
     fn write_synced(&self, batch: WriteBatch) -> Result<(), StoreError> {
         let mut opts = WriteOptions::default();
         opts.set_sync(true);
