@@ -53,6 +53,18 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
             StoreError::Proof(p) => ApiError::bad_request("bad_proof_request", p.to_string()),
+            // Damage does not heal by retrying: say so, and never serve it.
+            StoreError::Corrupt(what) | StoreError::Missing(what) => {
+                tracing::error!(
+                    "DAMAGED STORE: {what}; refusing to serve it. \
+                     Run `gatelog-server check` on the data folder and restore it from a backup"
+                );
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "damaged",
+                    format!("the log's stored data is damaged and is not served: {what}"),
+                )
+            }
             other => {
                 tracing::error!("storage error while serving a request: {other}");
                 ApiError::new(

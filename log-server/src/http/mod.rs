@@ -9,6 +9,7 @@
 //! - operations: `GET /healthz`, `GET /metrics`.
 
 pub mod error;
+pub mod integrity;
 pub mod json;
 pub mod query;
 pub mod submit;

@@ -1,6 +1,8 @@
 //! The JSON read API: entries, proofs, a package's events and release
 //! bundles. Every answer is computed against one signed checkpoint (the
 //! latest, unless a `tree_size` is asked for) and carries it or its size.
+//! Every entry and proof is checked against the stored tree before it is
+//! served ([`integrity`]).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use super::integrity;
 use super::json::{checkpoint_json, entry_json};
 use super::tiles::blocking;
 use crate::sequencer::references::read_event;
@@ -60,6 +63,7 @@ fn entries_with_proofs(
         ids.extend(nodes);
     }
     let hashes = store.read_hashes(&ids)?;
+    let root = integrity::stored_root(store, size)?;
     let mut out = Vec::with_capacity(indexes.len());
     for (&i, (start, n)) in indexes.iter().zip(spans) {
         let leaf = store
@@ -67,6 +71,7 @@ fn entries_with_proofs(
             .pop()
             .ok_or_else(|| StoreError::Missing(format!("leaf {i}")))?;
         let proof: InclusionProof = inclusion_proof(i, size, &hashes[start + 1..start + 1 + n])?;
+        integrity::check_entry(i, &leaf, &hashes[start], &proof, &root)?;
         out.push(entry_json(i, &leaf, hashes[start], &proof));
     }
     Ok(out)

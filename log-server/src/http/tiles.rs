@@ -2,6 +2,8 @@
 //! and `GET /tile/entries/<N>[.p/<W>]`. Only tiles that exist at the
 //! latest signed size are served, so nothing unsigned leaks out; tile
 //! contents never change once they exist, so they are cached forever.
+//! Each tile is checked against the stored level below it before it is
+//! served ([`integrity`]).
 
 use std::sync::Arc;
 
@@ -15,6 +17,7 @@ use gatelog_core::tile::{
 
 use super::AppState;
 use super::error::ApiError;
+use super::integrity;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
@@ -67,7 +70,12 @@ async fn tile_inner(state: Arc<AppState>, rest: String) -> Result<Vec<u8>, ApiEr
                 )));
             }
             let ids = tile_hash_ids(tile).map_err(|e| ApiError::not_found(e.to_string()))?;
-            let hashes = blocking(move || store.read_hashes(&ids)).await?;
+            let hashes = blocking(move || {
+                let hashes = store.read_hashes(&ids)?;
+                integrity::check_tile(&*store, &ids, &hashes)?;
+                Ok(hashes)
+            })
+            .await?;
             encode_tile(tile, &hashes).map_err(|e| ApiError::not_found(e.to_string()))
         }
         TilePath::Entries(bundle) => {
@@ -78,7 +86,12 @@ async fn tile_inner(state: Arc<AppState>, rest: String) -> Result<Vec<u8>, ApiEr
             }
             let start = bundle.index() * 256;
             let count = u64::from(bundle.width());
-            let leaves = blocking(move || store.read_leaves(start, count)).await?;
+            let leaves = blocking(move || {
+                let leaves = store.read_leaves(start, count)?;
+                integrity::check_entries(&*store, start, &leaves)?;
+                Ok(leaves)
+            })
+            .await?;
             encode_entry_bundle(leaves.iter().map(Vec::as_slice))
                 .map_err(|e| ApiError::from(crate::store::StoreError::Corrupt(e.to_string())))
         }
