@@ -51,6 +51,17 @@ impl Server {
 
     /// Starts the server with extra flags and waits until it answers.
     pub fn start_with(data: &std::path::Path, origin: &str, extra: &[&str]) -> Server {
+        Server::start_logging(data, origin, extra, Stdio::null())
+    }
+
+    /// Starts the server with extra flags, its log lines (stderr) going
+    /// to `stderr` (e.g. a file the test reads), and waits until it answers.
+    pub fn start_logging(
+        data: &std::path::Path,
+        origin: &str,
+        extra: &[&str],
+        stderr: Stdio,
+    ) -> Server {
         let addr = free_addr();
         let child = Command::new(binary("gatelog-server"))
             .args(["--data", &data.display().to_string()])
@@ -60,7 +71,7 @@ impl Server {
             .env_remove("GATELOG_CONFIG")
             .env_remove("GATELOG_LOG_KEY")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("spawn gatelog-server");
         let server = Server {

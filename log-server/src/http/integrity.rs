@@ -50,8 +50,15 @@ pub fn check_entry(
 
 /// The entries of a bundle starting at `start` hash to their stored leaf
 /// hashes.
-pub fn check_entries(store: &dyn LogStore, start: u64, leaves: &[Vec<u8>]) -> Result<(), StoreError> {
-    let ids: Vec<NodeId> = (start..).take(leaves.len()).map(|i| NodeId::new(0, i)).collect();
+pub fn check_entries(
+    store: &dyn LogStore,
+    start: u64,
+    leaves: &[Vec<u8>],
+) -> Result<(), StoreError> {
+    let ids: Vec<NodeId> = (start..)
+        .take(leaves.len())
+        .map(|i| NodeId::new(0, i))
+        .collect();
     let stored = store.read_hashes(&ids)?;
     for ((id, leaf), hash) in ids.iter().zip(leaves).zip(&stored) {
         if leaf_hash(leaf) != *hash {
@@ -82,7 +89,10 @@ pub fn check_tile(store: &dyn LogStore, ids: &[NodeId], hashes: &[Hash]) -> Resu
             })
             .collect();
         let hashes = store.read_hashes(&children)?;
-        hashes.chunks_exact(2).map(|c| node_hash(&c[0], &c[1])).collect()
+        hashes
+            .chunks_exact(2)
+            .map(|c| node_hash(&c[0], &c[1]))
+            .collect()
     };
     for ((id, stored), derived) in ids.iter().zip(hashes).zip(derived) {
         if *stored != derived {
