@@ -227,7 +227,7 @@ struct HammerArgs {
     /// alert on), wait for its signed checkpoint, and exit.
     #[arg(long, value_name = "PACKAGE")]
     attack_direct_publish: Option<String>,
-    /// Concurrent writers.
+    /// Concurrent writers (with --rate: requests in flight at most).
     #[arg(long, default_value_t = 8)]
     writers: usize,
     /// Concurrent verifying readers.
@@ -236,15 +236,26 @@ struct HammerArgs {
     /// Envelopes per request (1 = one event per request).
     #[arg(long, default_value_t = 256)]
     batch_size: usize,
-    /// Release chains to log (3 events each).
-    #[arg(long, default_value_t = 10_000)]
-    releases: u64,
+    /// Release chains to log (3 events each) [default: 10000, or no limit
+    /// with --duration].
+    #[arg(long)]
+    releases: Option<u64>,
     /// Packages the releases are spread over.
     #[arg(long, default_value_t = 1000)]
     packages: u64,
     /// Stop after this many seconds at the latest.
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 120, conflicts_with = "duration")]
     max_seconds: u64,
+    /// Offer load for this many seconds, then let the requests in flight
+    /// finish (release chains are then unlimited unless --releases is given).
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<u64>,
+    /// Offer this many events per second (open loop: requests of
+    /// --batch-size events on a fixed schedule, latency counted from each
+    /// request's scheduled time, so queueing in the log is not hidden).
+    /// Without it, writers send as fast as the log answers.
+    #[arg(long, value_name = "EVENTS_PER_SEC")]
+    rate: Option<f64>,
     /// PID of the server, to report its CPU time and memory.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -573,15 +584,20 @@ fn hammer_cmd(h: HammerArgs) -> Result<u8, Failure> {
         writers: h.writers,
         readers: h.readers,
         batch_size: h.batch_size,
-        releases: h.releases,
+        releases: h.releases.unwrap_or(if h.duration.is_some() {
+            u64::MAX
+        } else {
+            10_000
+        }),
         packages: h.packages,
-        max_duration: Duration::from_secs(h.max_seconds),
+        max_duration: Duration::from_secs(h.duration.unwrap_or(h.max_seconds)),
+        rate: h.rate,
         server_pid: h.server_pid,
     };
     let report = runtime()?
         .block_on(hammer::run(&config, key, registry))
         .map_err(|e| match e {
-            HammerError::NotLoopback(_) => usage(e),
+            HammerError::NotLoopback(_) | HammerError::Rate(_) => usage(e),
             HammerError::Client(c) => Failure::from(c),
         })?;
     if h.json {

@@ -2,21 +2,27 @@
 //!
 //! Writers submit release chains ([`workload`]) through the batch endpoint
 //! (or one event per request) and verify every acknowledgement: the
-//! checkpoint's signature and the inclusion proof. Readers follow the
-//! checkpoint (proving consistency between successive ones) and fetch
-//! release bundles, verifying every entry. The run stops by itself after a
-//! bounded number of events or time, and only targets loopback addresses.
+//! checkpoint's signature and the inclusion proof. They either send as fast
+//! as the log answers (closed loop), or at a fixed offered rate ([`pace`],
+//! open loop, latency counted from each request's scheduled time). Readers
+//! follow the checkpoint (proving consistency between successive ones) and
+//! fetch release bundles, verifying every entry. The run stops by itself
+//! after a bounded number of events or time, and only targets loopback
+//! addresses.
 
+pub mod pace;
 pub mod workload;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use gatelog_core::SignedCheckpoint;
+use gatelog_core::{Envelope, SignedCheckpoint};
 use serde::Serialize;
+use tokio::sync::Semaphore;
 
 use crate::logclient::{ClientError, LogClient};
+use pace::{Pacer, Schedule};
 use workload::{Step, Workload};
 
 /// What to run.
@@ -24,7 +30,7 @@ use workload::{Step, Workload};
 pub struct HammerConfig {
     /// Base URL of the log (loopback only).
     pub log: String,
-    /// Concurrent writer tasks.
+    /// Concurrent writer tasks (with `rate`: requests in flight at most).
     pub writers: usize,
     /// Concurrent reader tasks.
     pub readers: usize,
@@ -34,8 +40,11 @@ pub struct HammerConfig {
     pub releases: u64,
     /// Packages the releases are spread over.
     pub packages: u64,
-    /// Hard stop.
+    /// No new request starts after this long.
     pub max_duration: Duration,
+    /// Offered load in events per second (open loop); `None` sends as fast
+    /// as the log answers.
+    pub rate: Option<f64>,
     /// Process to sample CPU time and memory of (the server), if known.
     pub server_pid: Option<u32>,
 }
@@ -64,7 +73,14 @@ pub struct Report {
     pub seconds: f64,
     /// Acknowledged events per second.
     pub events_per_second: f64,
-    /// Submit → verified signed answer, per event.
+    /// The offered rate of a paced run, events per second.
+    pub offered_rate: Option<f64>,
+    /// How far a paced run's sends fell behind their schedule at worst, ms
+    /// (near the request interval or above: the load generator could not
+    /// offer the rate, and latencies include that wait).
+    pub max_send_lag_ms: Option<f64>,
+    /// Submit → verified signed answer, per event; in a paced run from the
+    /// request's scheduled send time.
     pub latency_ms: Latency,
     /// Verified reads (checkpoints and bundles).
     pub reads: u64,
@@ -88,6 +104,9 @@ pub enum HammerError {
     /// Not a loopback target.
     #[error("refusing to load {0}: the hammer only targets loopback addresses")]
     NotLoopback(String),
+    /// The offered rate is not a positive number of events per second.
+    #[error("--rate must be a positive number of events per second, not {0}")]
+    Rate(f64),
     /// The log failed.
     #[error(transparent)]
     Client(#[from] ClientError),
@@ -130,6 +149,8 @@ fn count_error(shared: &Shared, e: &ClientError) {
     }
 }
 
+/// A closed-loop writer: sends its next request when the last one is
+/// answered.
 async fn writer(shared: Arc<Shared>, batch: usize, deadline: Instant) {
     while !shared.stop.load(Ordering::Relaxed) && Instant::now() < deadline {
         let items = shared.workload.take(batch);
@@ -143,55 +164,110 @@ async fn writer(shared: Arc<Shared>, batch: usize, deadline: Instant) {
         shared
             .inflight
             .fetch_add(items.len() as u64, Ordering::SeqCst);
-        let envelopes: Vec<_> = items.iter().map(|(_, e)| e.clone()).collect();
-        let started = Instant::now();
-        let result = shared.client.submit(&envelopes).await;
-        let took = started.elapsed().as_micros().min(u32::MAX as u128) as u32;
-        match result {
-            Ok(outcomes) => {
-                let mut lat = Vec::with_capacity(outcomes.len());
-                for ((step, _), outcome) in items.iter().zip(outcomes) {
-                    match outcome {
-                        Ok(ack) => {
-                            shared.accepted.fetch_add(1, Ordering::Relaxed);
-                            shared
-                                .max_size
-                                .fetch_max(ack.head.size.0, Ordering::Relaxed);
-                            lat.push(took);
-                            if let Step::Publish(n) = step {
-                                shared
-                                    .published
-                                    .lock()
-                                    .unwrap_or_else(|e| e.into_inner())
-                                    .push(*n);
-                            }
-                            shared.workload.acknowledged(step, &ack);
-                        }
-                        Err(e) => {
-                            count_error(&shared, &e);
-                            if shared.refused.fetch_add(1, Ordering::Relaxed) < 3 {
-                                eprintln!("refused: {e}");
-                            }
-                        }
-                    }
-                }
-                shared
-                    .latencies_us
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .extend(lat);
-            }
-            Err(e) => {
-                // Busy, rate-limited or unreachable: put the work back and slow down.
-                count_error(&shared, &e);
-                shared.workload.requeue(items.clone());
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+        if !send(&shared, &items, Instant::now()).await {
+            // Busy, rate-limited or unreachable: put the work back and slow down.
+            shared.workload.requeue(items.clone());
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         shared
             .inflight
             .fetch_sub(items.len() as u64, Ordering::SeqCst);
     }
+}
+
+/// The open-loop dispatcher of a paced run: starts one request every
+/// interval of `schedule`, each in its own task, at most `in_flight` at
+/// once. Returns how far it fell behind the schedule at worst.
+async fn paced(
+    shared: Arc<Shared>,
+    schedule: Schedule,
+    batch: usize,
+    in_flight: usize,
+    deadline: Instant,
+) -> Duration {
+    let mut pacer = Pacer::new(schedule);
+    let permits = Arc::new(Semaphore::new(in_flight.max(1)));
+    while !shared.stop.load(Ordering::Relaxed) {
+        let Some(due) = pacer.tick(deadline).await else {
+            break;
+        };
+        let items = shared.workload.take(batch);
+        if items.is_empty() {
+            if shared.inflight.load(Ordering::SeqCst) == 0 {
+                break; // every chain is done
+            }
+            continue; // chains wait for answers: this slot stays empty
+        }
+        shared
+            .inflight
+            .fetch_add(items.len() as u64, Ordering::SeqCst);
+        // Waiting for a permit delays the send, never its due time.
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            // A refused request is retried with the same due time, so its
+            // latency includes the wait.
+            while !send(&shared, &items, due).await && !shared.stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            shared
+                .inflight
+                .fetch_sub(items.len() as u64, Ordering::SeqCst);
+            drop(permit);
+        });
+    }
+    // Let every request in flight finish.
+    let _ = permits.acquire_many(in_flight.max(1) as u32).await;
+    pacer.max_lag()
+}
+
+/// Submits one request and verifies its answers; latency of each
+/// acknowledged event is counted from `since`. False when the whole request
+/// failed (busy, rate-limited, unreachable) and should be retried.
+async fn send(shared: &Shared, items: &[(Step, Envelope)], since: Instant) -> bool {
+    let envelopes: Vec<_> = items.iter().map(|(_, e)| e.clone()).collect();
+    let outcomes = match shared.client.submit(&envelopes).await {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            count_error(shared, &e);
+            return false;
+        }
+    };
+    let took = since.elapsed().as_micros().min(u32::MAX as u128) as u32;
+    let mut lat = Vec::with_capacity(outcomes.len());
+    for ((step, _), outcome) in items.iter().zip(outcomes) {
+        match outcome {
+            Ok(ack) => {
+                shared.accepted.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .max_size
+                    .fetch_max(ack.head.size.0, Ordering::Relaxed);
+                lat.push(took);
+                if let Step::Publish(n) = step {
+                    shared
+                        .published
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(*n);
+                }
+                shared.workload.acknowledged(step, &ack);
+            }
+            Err(e) => {
+                count_error(shared, &e);
+                if shared.refused.fetch_add(1, Ordering::Relaxed) < 3 {
+                    eprintln!("refused: {e}");
+                }
+            }
+        }
+    }
+    shared
+        .latencies_us
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(lat);
+    true
 }
 
 async fn reader(shared: Arc<Shared>, seed: u64) {
@@ -300,9 +376,29 @@ pub async fn run(
     let cpu_before = config.server_pid.and_then(process_usage);
     let started = Instant::now();
     let deadline = started + config.max_duration;
-    let writers: Vec<_> = (0..config.writers.max(1))
-        .map(|_| tokio::spawn(writer(shared.clone(), config.batch_size.max(1), deadline)))
-        .collect();
+    let batch = config.batch_size.max(1);
+    let schedule = match config.rate {
+        Some(rate) => Some(Schedule::new(started, rate, batch).ok_or(HammerError::Rate(rate))?),
+        None => None,
+    };
+    let writers: Vec<_> = match schedule {
+        Some(schedule) => vec![tokio::spawn(paced(
+            shared.clone(),
+            schedule,
+            batch,
+            config.writers,
+            deadline,
+        ))],
+        None => (0..config.writers.max(1))
+            .map(|_| {
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    writer(shared, batch, deadline).await;
+                    Duration::ZERO
+                })
+            })
+            .collect(),
+    };
     let readers: Vec<_> = (0..config.readers)
         .map(|i| tokio::spawn(reader(shared.clone(), 0x9E37_79B9 + i as u64)))
         .collect();
@@ -320,8 +416,9 @@ pub async fn run(
             growth
         })
     };
+    let mut send_lag = Duration::ZERO;
     for w in writers {
-        let _ = w.await;
+        send_lag = send_lag.max(w.await.unwrap_or_default());
     }
     let seconds = started.elapsed().as_secs_f64();
     shared.stop.store(true, Ordering::SeqCst);
@@ -345,6 +442,8 @@ pub async fn run(
         refused: shared.refused.load(Ordering::Relaxed),
         seconds,
         events_per_second: accepted as f64 / seconds.max(1e-9),
+        offered_rate: config.rate,
+        max_send_lag_ms: schedule.map(|_| send_lag.as_secs_f64() * 1000.0),
         latency_ms: Latency {
             p50: percentile(&lat, 0.50),
             p90: percentile(&lat, 0.90),
@@ -372,6 +471,11 @@ impl Report {
             "accepted   {} events in {:.2}s = {:.0} events/s ({} refused)\n",
             self.accepted, self.seconds, self.events_per_second, self.refused
         );
+        if let (Some(rate), Some(lag)) = (self.offered_rate, self.max_send_lag_ms) {
+            s += &format!(
+                "offered    {rate:.0} events/s (open loop; sends fell behind schedule by {lag:.1} ms at worst)\n"
+            );
+        }
         s += &format!(
             "latency    submit -> verified signed answer: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms\n",
             self.latency_ms.p50, self.latency_ms.p90, self.latency_ms.p99, self.latency_ms.max

@@ -2,11 +2,13 @@
 //! Each package first gets a `device-register` for its maintainer's signing
 //! key; then each release is a `stage` from CI, an `approve` signed by the
 //! device over the staged tarball (once the stage's index and leaf hash are
-//! known), and a `publish` naming both. Stages are signed ahead of time; the
+//! known), and a `publish` naming both. Stages are signed as writers ask for
+//! work (so a long run does not hold every envelope in memory); the
 //! follow-ups are signed as acknowledgements arrive, as in real life.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ed25519_dalek::SigningKey;
 use gatelog_core::sample::{SampleRegistry, device_key};
@@ -33,12 +35,15 @@ pub struct Workload {
     packages: u64,
     devices: Vec<SigningKey>,
     ready: Mutex<VecDeque<(Step, Envelope)>>,
+    /// The next release to stage, and how many to stage in all.
+    next_stage: AtomicU64,
+    releases: u64,
 }
 
 const TIME: i64 = 1_780_000_000;
 
 impl Workload {
-    /// `releases` release chains over `packages` packages, stages pre-signed.
+    /// `releases` release chains over `packages` packages.
     pub fn new(registry: SampleRegistry, packages: u64, releases: u64) -> Workload {
         let packages = packages.max(1);
         // One signing device per maintainer; a maintainer has several packages.
@@ -57,31 +62,49 @@ impl Workload {
             );
             ready.push_back((Step::Register, env));
         }
-        for n in 0..releases {
-            let p = n % packages;
-            let env = registry.stage(
-                &package(p),
-                &version(n, packages),
-                &tarball(n),
-                // Each package builds in its own repository's CI.
-                &format!("hammer/pkg-{p}"),
-                TIME + n as i64,
-            );
-            ready.push_back((Step::Stage(n), env));
-        }
         Workload {
             registry,
             packages,
             devices,
             ready: Mutex::new(ready),
+            next_stage: AtomicU64::new(0),
+            releases,
         }
     }
 
-    /// Takes up to `n` envelopes to send.
+    /// Takes up to `n` envelopes to send: follow-ups first, then new stages.
+    /// Empty when every chain is either done or waits for an answer.
     pub fn take(&self, n: usize) -> Vec<(Step, Envelope)> {
-        let mut q = self.ready.lock().unwrap_or_else(|e| e.into_inner());
-        let n = n.min(q.len());
-        q.drain(..n).collect()
+        let mut out: Vec<(Step, Envelope)> = {
+            let mut q = self.ready.lock().unwrap_or_else(|e| e.into_inner());
+            let k = n.min(q.len());
+            q.drain(..k).collect()
+        };
+        let wanted = (n - out.len()) as u64;
+        if wanted > 0 {
+            // Claim the next stage numbers, then sign outside any lock.
+            let first = self
+                .next_stage
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+                    (s < self.releases).then(|| s + wanted.min(self.releases - s))
+                })
+                .unwrap_or(self.releases);
+            let end = (first + wanted).min(self.releases);
+            out.extend((first..end).map(|n| (Step::Stage(n), self.stage(n))));
+        }
+        out
+    }
+
+    fn stage(&self, n: u64) -> Envelope {
+        let p = n % self.packages;
+        self.registry.stage(
+            &package(p),
+            &version(n, self.packages),
+            &tarball(n),
+            // Each package builds in its own repository's CI.
+            &format!("hammer/pkg-{p}"),
+            TIME + n as i64,
+        )
     }
 
     /// Queues the next step of a chain after an acknowledgement. Follow-ups
