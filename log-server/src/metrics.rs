@@ -1,8 +1,9 @@
 //! Prometheus metrics of one log instance (no global registry, so several
 //! logs can run in one test process). Served at `GET /metrics`.
 
+use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -30,7 +31,21 @@ pub struct Metrics {
     batch_size: Histogram,
     batch_seconds: Histogram,
     rejects: Family<Reason, Counter>,
+    write_failures: Counter,
+    writes_failing: Gauge,
+    /// While writes fail: the latest error, since when, and when it was
+    /// last logged.
+    failing: Mutex<Option<WriteFailure>>,
 }
+
+struct WriteFailure {
+    error: String,
+    since: Instant,
+    logged: Instant,
+}
+
+/// How often a continuing write failure is logged again.
+const LOG_FAILURE_EVERY: Duration = Duration::from_secs(60);
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -49,6 +64,8 @@ impl Metrics {
         let batch_size = Histogram::new(exponential_buckets(1.0, 4.0, 9));
         let batch_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 14));
         let rejects = Family::<Reason, Counter>::default();
+        let write_failures = Counter::default();
+        let writes_failing = Gauge::default();
         registry.register("entries", "Entries appended to the log", entries.clone());
         registry.register(
             "duplicate_submissions",
@@ -76,6 +93,16 @@ impl Metrics {
             batch_seconds.clone(),
         );
         registry.register("rejects", "Refused submissions by reason", rejects.clone());
+        registry.register(
+            "storage_write_failures",
+            "Batch or checkpoint writes the store refused (nothing was acknowledged)",
+            write_failures.clone(),
+        );
+        registry.register(
+            "storage_writes_failing",
+            "1 while the latest write failed (e.g. the disk is full), else 0",
+            writes_failing.clone(),
+        );
         Metrics {
             registry,
             entries,
@@ -85,7 +112,53 @@ impl Metrics {
             batch_size,
             batch_seconds,
             rejects,
+            write_failures,
+            writes_failing,
+            failing: Mutex::new(None),
         }
+    }
+
+    /// Records a failed write; true when it should be logged (the first
+    /// failure, then once a minute while failures go on).
+    pub fn record_write_failure(&self, error: &str) -> bool {
+        self.write_failures.inc();
+        self.writes_failing.set(1);
+        let now = Instant::now();
+        let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+        match &mut *failing {
+            Some(f) if now.duration_since(f.logged) < LOG_FAILURE_EVERY => {
+                f.error = error.to_owned();
+                false
+            }
+            Some(f) => {
+                f.error = error.to_owned();
+                f.logged = now;
+                true
+            }
+            None => {
+                *failing = Some(WriteFailure {
+                    error: error.to_owned(),
+                    since: now,
+                    logged: now,
+                });
+                true
+            }
+        }
+    }
+
+    /// Records a write that worked; returns for how long writes had
+    /// failed, if they had.
+    pub fn record_write_ok(&self) -> Option<Duration> {
+        let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+        let f = failing.take()?;
+        self.writes_failing.set(0);
+        Some(f.since.elapsed())
+    }
+
+    /// The latest write error while writes fail.
+    pub fn write_problem(&self) -> Option<String> {
+        let failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+        failing.as_ref().map(|f| f.error.clone())
     }
 
     /// Records a committed batch.

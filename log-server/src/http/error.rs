@@ -91,6 +91,12 @@ impl From<SubmitError> for ApiError {
             SubmitError::Storage(m) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage", m).retry_after(1)
             }
+            SubmitError::DiskFull(m) => ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "disk_full",
+                format!("the log's disk is full; nothing was logged, retry later ({m})"),
+            )
+            .retry_after(30),
             SubmitError::Stopped => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "stopped",

@@ -86,6 +86,8 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     // have waited for a signature longer than allowed.
     let problem = if !alive {
         Some("the sequencer stopped".to_owned())
+    } else if let Some(e) = state.metrics.write_problem() {
+        Some(format!("writes fail, submissions are refused: {e}"))
     } else if let Err(e) = state.store.state() {
         Some(e.to_string())
     } else {

@@ -101,6 +101,9 @@ pub enum SubmitError {
     /// Storage failed; nothing was acknowledged. Retry later.
     #[error("storage failure, nothing was logged: {0}")]
     Storage(String),
+    /// The log's disk is full; nothing was acknowledged. Retry later.
+    #[error("the log's disk is full, nothing was logged: {0}")]
+    DiskFull(String),
     /// The pool is full. Retry later.
     #[error("the log is busy")]
     Busy,
@@ -303,6 +306,7 @@ impl<S: LogStore> Sequencer<S> {
             self.published.mark_unsigned();
             // Step 2: write.
             if let Err(e) = self.store.append(&append) {
+                self.write_failed(&e);
                 fail_all(pending, &e);
                 self.reload()?;
                 // Nothing reached the disk: no entries wait for a signature.
@@ -330,11 +334,13 @@ impl<S: LogStore> Sequencer<S> {
         if checkpoint.head().size != self.state.size {
             match self.sign_and_store() {
                 Ok(cp) => {
+                    self.write_ok();
                     // Step 5: publish, now that it is durable.
                     self.published.set(cp.clone());
                     checkpoint = cp;
                 }
                 Err(e) => {
+                    self.write_failed(&e);
                     fail_all(pending, &e);
                     return Ok(());
                 }
@@ -422,6 +428,32 @@ impl<S: LogStore> Sequencer<S> {
         }))
     }
 
+    /// Tells the operator once (and then every minute) that writes fail.
+    fn write_failed(&self, e: &StoreError) {
+        if self.metrics.record_write_failure(&e.to_string()) {
+            let hint = match e {
+                StoreError::DiskFull(_) => {
+                    "; free space on the data folder's disk: RocksDB resumes writing by itself \
+                     once its write buffer (64 MiB) fits, else restart the server"
+                }
+                _ => "",
+            };
+            tracing::error!(
+                "writes fail; nothing is acknowledged until they work again: {e}{hint}"
+            );
+        }
+    }
+
+    /// Tells the operator when writes work again.
+    fn write_ok(&self) {
+        if let Some(failed) = self.metrics.record_write_ok() {
+            tracing::warn!(
+                "writes work again after failing for {:.1}s",
+                failed.as_secs_f64()
+            );
+        }
+    }
+
     /// After a failed write: believe the store, whatever it kept.
     fn reload(&mut self) -> Result<(), StoreError> {
         let state = self.store.state()?;
@@ -433,7 +465,11 @@ impl<S: LogStore> Sequencer<S> {
 
 fn fail_all(pending: Vec<Pending>, e: &StoreError) {
     for p in pending {
-        let _ = p.reply.send(Err(SubmitError::Storage(e.to_string())));
+        let answer = match e {
+            StoreError::DiskFull(m) => SubmitError::DiskFull(m.clone()),
+            other => SubmitError::Storage(other.to_string()),
+        };
+        let _ = p.reply.send(Err(answer));
     }
 }
 

@@ -34,6 +34,10 @@ pub enum StoreError {
     /// its own checks).
     #[error("storage: {0}")]
     Backend(String),
+    /// The disk holding the store is full: the write did not happen. The
+    /// store may refuse further writes until space is freed.
+    #[error("the disk holding the log is full: {0}")]
+    DiskFull(String),
     /// A stored value is not in the expected format.
     #[error("corrupt store: {0}")]
     Corrupt(String),

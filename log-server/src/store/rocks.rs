@@ -31,7 +31,13 @@ pub struct RocksStore {
 }
 
 fn backend(e: rocksdb::Error) -> StoreError {
-    StoreError::Backend(e.into_string())
+    let message = e.into_string();
+    // RocksDB passes ENOSPC on as an IO error carrying the OS's text.
+    if message.contains("No space left on device") {
+        StoreError::DiskFull(message)
+    } else {
+        StoreError::Backend(message)
+    }
 }
 
 fn leaf_key(index: u64) -> [u8; 9] {
