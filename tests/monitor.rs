@@ -13,11 +13,26 @@ use serde_json::Value;
 
 const ORIGIN: &str = "monitor.gatelog.test/log";
 const T: i64 = 1_780_000_000;
+/// These tests log months of history into a log running today, so every
+/// registry time is far behind the log clock: `time-skew` (tested in
+/// tests/time_skew.rs) is off here.
+const NO_SKEW: &str = "[rules]\ndisabled = [\"time-skew\"]\n";
+
+/// `--config` with [`NO_SKEW`], written next to `state`.
+fn no_skew_config(state: &Path) -> String {
+    let path = state.with_extension("no-skew.toml");
+    std::fs::write(&path, NO_SKEW).expect("write config");
+    path.display().to_string()
+}
 
 /// Runs `gatelog-monitor --once --format json`; returns the exit code,
 /// the alerts printed and stderr.
 fn once(log: &str, vkey: &str, state: &Path, extra: &[&str]) -> (i32, Vec<Value>, String) {
-    let out = Command::new(binary("gatelog-monitor"))
+    let mut cmd = Command::new(binary("gatelog-monitor"));
+    if !extra.contains(&"--config") {
+        cmd.args(["--config", &no_skew_config(state)]);
+    }
+    let out = cmd
         .args([
             "--once",
             "--format",
@@ -116,7 +131,7 @@ fn once_mode_alerts_once_per_finding_and_exit_codes_tell_cron() {
     // A rubber stamp, judged with a configured threshold.
     release(&log, "1.1.0", T + 9000, 4);
     let cfg = dir.path().join("monitor.toml");
-    std::fs::write(&cfg, "[rules]\nrubber_stamp_seconds = 5\n").unwrap();
+    std::fs::write(&cfg, format!("{NO_SKEW}rubber_stamp_seconds = 5\n")).unwrap();
     let (code, alerts, err) = once(
         &log.url(),
         &log.vkey,
@@ -143,7 +158,7 @@ fn once_mode_alerts_once_per_finding_and_exit_codes_tell_cron() {
     // packages must be staged.
     let fresh = dir.path().join("fresh");
     let strict = dir.path().join("strict.toml");
-    std::fs::write(&strict, "[rules]\nrequire_staging = [\"w\"]\n").unwrap();
+    std::fs::write(&strict, format!("{NO_SKEW}require_staging = [\"w\"]\n")).unwrap();
     let strict = ["--config", strict.to_str().unwrap()];
     let (code, alerts, err) = once(
         &log.url(),
@@ -250,7 +265,8 @@ fn attack(log: &TestLog, version: &str, time: i64) -> String {
 
 fn daemon(log: &TestLog, state: &Path, webhook: &str, metrics: &str, start: bool) -> Child {
     let mut cmd = Command::new(binary("gatelog-monitor"));
-    cmd.args(["--log", &log.url(), "--log-key", &log.vkey, "--quiet"])
+    cmd.args(["--config", &no_skew_config(state)])
+        .args(["--log", &log.url(), "--log-key", &log.vkey, "--quiet"])
         .args(["--state", &state.display().to_string()])
         .args(["--webhook", webhook, "--poll-interval", "0.1"])
         .args(["--metrics-listen", metrics])

@@ -11,6 +11,7 @@ use clap::Parser;
 use gatelog_core::VerifierKey;
 use serde::Deserialize;
 
+use crate::clock::SkewLimits;
 use crate::sequencer::SequencerConfig;
 
 /// Command-line flags of `gatelog-server`.
@@ -67,6 +68,14 @@ pub struct Flags {
     /// Log output format: text or json. [default: text]
     #[arg(long, value_parser = ["text", "json"])]
     pub log_format: Option<String>,
+    /// Flag events whose registry time is this many seconds ahead of the
+    /// log clock (logged, counted, answered with a warning). [default: 600]
+    #[arg(long)]
+    pub time_skew_ahead_secs: Option<u64>,
+    /// Flag events whose registry time is this many seconds behind the log
+    /// clock. [default: 86400]
+    #[arg(long)]
+    pub time_skew_behind_secs: Option<u64>,
 }
 
 /// Commands other than running the server.
@@ -96,6 +105,8 @@ pub struct FileConfig {
     request_timeout_secs: Option<u64>,
     max_checkpoint_lag_secs: Option<u64>,
     log_format: Option<String>,
+    time_skew_ahead_secs: Option<u64>,
+    time_skew_behind_secs: Option<u64>,
 }
 
 /// The validated configuration the server runs with.
@@ -119,6 +130,8 @@ pub struct Config {
     pub max_checkpoint_lag: Duration,
     /// JSON logs.
     pub json_logs: bool,
+    /// When registry times are flagged as skewed.
+    pub skew: SkewLimits,
 }
 
 /// Why the configuration is unusable.
@@ -217,6 +230,20 @@ impl Config {
                     .unwrap_or(10)
                     .max(1),
             ),
+            skew: SkewLimits {
+                ahead: Duration::from_secs(
+                    flags
+                        .time_skew_ahead_secs
+                        .or(file.time_skew_ahead_secs)
+                        .unwrap_or(600),
+                ),
+                behind: Duration::from_secs(
+                    flags
+                        .time_skew_behind_secs
+                        .or(file.time_skew_behind_secs)
+                        .unwrap_or(86_400),
+                ),
+            },
             json_logs: match flags.log_format.or(file.log_format).as_deref() {
                 None | Some("text") => false,
                 Some("json") => true,

@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, SkewCheck, SkewLimits};
 use crate::http::AppState;
 use crate::log::Log;
 use crate::metrics::Metrics;
@@ -60,6 +60,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Health threshold for unsigned entries.
     pub max_checkpoint_lag: Duration,
+    /// When a registry's event time is flagged as skewed.
+    pub skew: SkewLimits,
 }
 
 /// A started log: its router and the sequencer thread to join at the end.
@@ -85,7 +87,7 @@ pub fn start<S: LogStore>(
         log.store.clone(),
         log.key.clone(),
         log.origin.clone(),
-        clock,
+        clock.clone(),
         log.published.clone(),
         metrics.clone(),
     )?;
@@ -100,6 +102,10 @@ pub fn start<S: LogStore>(
         sequencer_alive: alive,
         max_checkpoint_lag: settings.max_checkpoint_lag,
         origin: log.origin.as_str().to_owned(),
+        skew: SkewCheck {
+            clock,
+            limits: settings.skew,
+        },
     });
     Ok(Started {
         router: http::app(state.clone(), settings.request_timeout),

@@ -94,6 +94,7 @@ async fn main() -> ExitCode {
         submitters: Submitters::new(&config.submitters, config.rate),
         request_timeout: config.request_timeout,
         max_checkpoint_lag: config.max_checkpoint_lag,
+        skew: config.skew,
     };
     if settings.submitters.is_empty() {
         println!("no --submitter-key given: the log is read-only until a registry key is allowed");

@@ -21,6 +21,13 @@ pub struct Reason {
     pub reason: String,
 }
 
+/// Label of the time skew counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Direction {
+    /// `ahead` or `behind` the log clock.
+    pub direction: String,
+}
+
 /// Every metric the server exports.
 pub struct Metrics {
     registry: Registry,
@@ -33,6 +40,7 @@ pub struct Metrics {
     rejects: Family<Reason, Counter>,
     write_failures: Counter,
     writes_failing: Gauge,
+    time_skew: Family<Direction, Counter>,
     /// While writes fail: the latest error, since when, and when it was
     /// last logged.
     failing: Mutex<Option<WriteFailure>>,
@@ -66,6 +74,7 @@ impl Metrics {
         let rejects = Family::<Reason, Counter>::default();
         let write_failures = Counter::default();
         let writes_failing = Gauge::default();
+        let time_skew = Family::<Direction, Counter>::default();
         registry.register("entries", "Entries appended to the log", entries.clone());
         registry.register(
             "duplicate_submissions",
@@ -103,6 +112,11 @@ impl Metrics {
             "1 while the latest write failed (e.g. the disk is full), else 0",
             writes_failing.clone(),
         );
+        registry.register(
+            "time_skew",
+            "Entries logged whose registry time is beyond the skew limits of the log clock",
+            time_skew.clone(),
+        );
         Metrics {
             registry,
             entries,
@@ -114,8 +128,18 @@ impl Metrics {
             rejects,
             write_failures,
             writes_failing,
+            time_skew,
             failing: Mutex::new(None),
         }
+    }
+
+    /// Records a new entry whose registry time is skewed (`ahead`/`behind`).
+    pub fn record_time_skew(&self, direction: &str) {
+        self.time_skew
+            .get_or_create(&Direction {
+                direction: direction.to_owned(),
+            })
+            .inc();
     }
 
     /// Records a failed write; true when it should be logged (the first

@@ -30,6 +30,8 @@ fn help_documents_every_option() {
         "--request-timeout-secs",
         "--max-checkpoint-lag-secs",
         "--log-format",
+        "--time-skew-ahead-secs",
+        "--time-skew-behind-secs",
     ] {
         assert!(help.contains(flag), "--help does not mention {flag}");
     }

@@ -68,11 +68,13 @@ pub enum RuleId {
     PolicyDowngrade,
     /// The log itself lied or broke its own rules.
     LogMisbehaviour,
+    /// The registry's event time is far from the log's `logged_at`.
+    TimeSkew,
 }
 
 impl RuleId {
     /// Every rule.
-    pub const ALL: [RuleId; 12] = [
+    pub const ALL: [RuleId; 13] = [
         RuleId::PublishWithoutApproval,
         RuleId::IntegrityMismatch,
         RuleId::UnknownDevice,
@@ -85,6 +87,7 @@ impl RuleId {
         RuleId::UnexpectedPublisher,
         RuleId::PolicyDowngrade,
         RuleId::LogMisbehaviour,
+        RuleId::TimeSkew,
     ];
 
     /// The stable id.
@@ -102,6 +105,7 @@ impl RuleId {
             RuleId::UnexpectedPublisher => "unexpected-publisher",
             RuleId::PolicyDowngrade => "policy-downgrade",
             RuleId::LogMisbehaviour => "log-misbehaviour",
+            RuleId::TimeSkew => "time-skew",
         }
     }
 
@@ -144,6 +148,10 @@ impl RuleId {
             RuleId::PolicyDowngrade => "a package's publishing safeguards were weakened",
             RuleId::LogMisbehaviour => {
                 "the log served data that contradicts what it signed or its own rules"
+            }
+            RuleId::TimeSkew => {
+                "the registry's clock disagrees with the log's: time-based rules judge wrong times, \
+                 and an event dated in the past may be backdated"
             }
         }
     }

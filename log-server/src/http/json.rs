@@ -5,6 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use gatelog_core::{Hash, InclusionProof, LeafIndex, SignedCheckpoint};
 use serde_json::{Value, json};
 
+use crate::clock::Skew;
 use crate::sequencer::Accepted;
 
 /// A checkpoint as JSON: the signed note text, plus its size and root.
@@ -33,6 +34,22 @@ pub fn entry_json(index: LeafIndex, leaf: &[u8], leaf_hash: Hash, proof: &Inclus
         "leaf_hash": leaf_hash,
         "inclusion_proof": proof_json(proof),
     })
+}
+
+/// Adds `"warnings"` to an acknowledgement when the event's time is
+/// skewed (docs/api.md); leaves it unchanged otherwise.
+pub fn with_warnings(mut answer: Value, skew: Option<&Skew>) -> Value {
+    if let (Some(skew), Some(obj)) = (skew, answer.as_object_mut()) {
+        obj.insert(
+            "warnings".into(),
+            json!([{
+                "warning": "time_skew",
+                "message": skew.message(),
+                "skew_seconds": skew.skew_ms / 1000,
+            }]),
+        );
+    }
+    answer
 }
 
 /// The answer to a submission.

@@ -52,6 +52,8 @@ pub struct AppState {
     pub max_checkpoint_lag: Duration,
     /// The log's origin.
     pub origin: String,
+    /// Flags registry times far from the log clock.
+    pub skew: crate::clock::SkewCheck,
 }
 
 /// The router, with request timeouts and tracing.

@@ -20,7 +20,8 @@ use tokio::sync::oneshot;
 
 use super::AppState;
 use super::error::ApiError;
-use super::json::accepted_json;
+use super::json::{accepted_json, with_warnings};
+use crate::clock::Skew;
 use crate::sequencer::{Accepted, Submission};
 use crate::submitters::SubmitterError;
 
@@ -132,6 +133,15 @@ async fn outcome(state: &AppState, rx: Reply) -> Result<Accepted, ApiError> {
     Ok(result?)
 }
 
+/// The acknowledgement's JSON, with a warning for a skewed event time
+/// (counted once, when the entry is new).
+fn answer(state: &AppState, acc: &Accepted, skew: Option<&Skew>) -> serde_json::Value {
+    if let Some(s) = skew.filter(|_| !acc.duplicate) {
+        state.metrics.record_time_skew(s.direction());
+    }
+    with_warnings(accepted_json(acc), skew)
+}
+
 fn rejected(state: &AppState, e: ApiError) -> ApiError {
     state.metrics.record_reject(e.code);
     e
@@ -140,27 +150,31 @@ fn rejected(state: &AppState, e: ApiError) -> ApiError {
 /// `POST /v1/entries`.
 pub async fn submit_one(State(state): State<Arc<AppState>>, body: Body) -> Response {
     match submit_one_inner(&state, body).await {
-        Ok(acc) => {
+        Ok((acc, skew)) => {
             let status = if acc.duplicate {
                 StatusCode::OK
             } else {
                 StatusCode::CREATED
             };
-            (status, Json(accepted_json(&acc))).into_response()
+            (status, Json(answer(&state, &acc, skew.as_ref()))).into_response()
         }
         Err(e) => rejected(&state, e).into_response(),
     }
 }
 
-async fn submit_one_inner(state: &AppState, body: Body) -> Result<Accepted, ApiError> {
+async fn submit_one_inner(
+    state: &AppState,
+    body: Body,
+) -> Result<(Accepted, Option<Skew>), ApiError> {
     let bytes = read_body(body, MAX_ENTRY_BODY).await?;
     let (envelope, event, submitter) = check_envelope(state, &bytes)?;
     state
         .submitters
         .charge(&submitter, 1)
         .map_err(refuse_submitter)?;
+    let skew = state.skew.judge(&event);
     let rx = enqueue(state, envelope, event)?;
-    outcome(state, rx).await
+    Ok((outcome(state, rx).await?, skew))
 }
 
 /// `POST /v1/entries/batch`: answers 200 with one result per envelope, in
@@ -211,16 +225,19 @@ async fn submit_batch_inner(
     }
     let mut waiting = Vec::with_capacity(checked.len());
     for c in checked {
-        waiting.push(c.and_then(|(envelope, event, _)| enqueue(state, envelope, event)));
+        waiting.push(c.and_then(|(envelope, event, _)| {
+            let skew = state.skew.judge(&event);
+            Ok((enqueue(state, envelope, event)?, skew))
+        }));
     }
     let mut results = Vec::with_capacity(waiting.len());
     for w in waiting {
         let r = match w {
-            Ok(rx) => outcome(state, rx).await,
+            Ok((rx, skew)) => outcome(state, rx).await.map(|acc| (acc, skew)),
             Err(e) => Err(e),
         };
         results.push(match r {
-            Ok(acc) => accepted_json(&acc),
+            Ok((acc, skew)) => answer(state, &acc, skew.as_ref()),
             Err(e) => {
                 state.metrics.record_reject(e.code);
                 serde_json::json!({"error": e.code, "message": e.message, "status": e.status.as_u16()})

@@ -59,6 +59,7 @@ fn test_log(rate: Option<(u32, u32)>, pool_size: usize) -> TestLog {
         submitters: Submitters::new(&[reg.verifier_key()], rate),
         request_timeout: Duration::from_secs(30),
         max_checkpoint_lag: Duration::from_secs(10),
+        skew: crate::clock::SkewLimits::default(),
     };
     TestLog {
         started: start(log, settings, Arc::new(SystemClock)).unwrap(),
@@ -459,6 +460,7 @@ async fn a_full_pool_answers_503_with_retry_after_and_changes_nothing() {
         sequencer_alive: t.started.state.sequencer_alive.clone(),
         max_checkpoint_lag: Duration::from_secs(10),
         origin: ORIGIN.into(),
+        skew: t.started.state.skew.clone(),
     });
     let app = crate::http::app(state, Duration::from_secs(30));
     let post = |env: Envelope| {
@@ -486,4 +488,51 @@ async fn a_full_pool_answers_503_with_retry_after_and_changes_nothing() {
     assert_eq!(v["error"], "busy");
     first.abort();
     assert_eq!(t.checkpoint().await.size, TreeSize(0));
+}
+
+#[tokio::test]
+async fn skewed_registry_times_are_logged_counted_and_warned_about() {
+    let t = test_log(None, 16);
+    let now = i64::try_from(crate::clock::Clock::now_ms(&SystemClock) / 1000).unwrap();
+    // On time: no warnings at all.
+    let (s, v) = t
+        .submit(&t.reg.publish_direct("a", "1.0.0", b"x", now))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert!(v.get("warnings").is_none(), "{v}");
+    // A day and a bit behind, and an hour ahead: logged, with a warning.
+    let old = t.reg.publish_direct("a", "1.0.1", b"x", now - 90_000);
+    let (s, v) = t.submit(&old).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(v["warnings"][0]["warning"], "time_skew", "{v}");
+    assert!(v["warnings"][0]["skew_seconds"].as_i64().unwrap() <= -90_000);
+    let msg = v["warnings"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("behind the log clock (limit 24.0 h)"), "{msg}");
+    let (s, v) = t
+        .submit(&t.reg.publish_direct("a", "1.0.2", b"x", now + 3600))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert!(v["warnings"][0]["skew_seconds"].as_i64().unwrap() >= 3599);
+    // In a batch, per result; a resubmission warns again but counts once.
+    let body = format!(
+        "[{},{}]",
+        String::from_utf8(old.to_json()).unwrap(),
+        String::from_utf8(t.reg.publish_direct("a", "1.0.3", b"x", now).to_json()).unwrap()
+    );
+    let (s, _, v) = t.post("/v1/entries/batch", body.into_bytes()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["results"][0]["duplicate"], true);
+    assert_eq!(v["results"][0]["warnings"][0]["warning"], "time_skew");
+    assert!(v["results"][1].get("warnings").is_none());
+    let (_, body) = t.get("/metrics").await;
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains(r#"gatelog_time_skew_total{direction="behind"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"gatelog_time_skew_total{direction="ahead"} 1"#),
+        "{text}"
+    );
+    assert_eq!(t.checkpoint().await.size, TreeSize(4));
 }

@@ -44,6 +44,12 @@ pub struct RuleConfig {
     /// `unexpected-publisher`: trusted CI identities in addition to those
     /// the packages' logged policies name (same form as the client's).
     pub trusted_publishers: Vec<TrustedPublisherRule>,
+    /// `time-skew`: an event dated more than this many minutes after the
+    /// log logged it fires. Default 10.
+    pub time_skew_ahead_minutes: u64,
+    /// `time-skew`: an event dated more than this many hours before the
+    /// log logged it fires. Default 24.
+    pub time_skew_behind_hours: u64,
 }
 
 impl Default for RuleConfig {
@@ -59,6 +65,8 @@ impl Default for RuleConfig {
             require_signing_device: Vec::new(),
             allow_sms: Vec::new(),
             trusted_publishers: Vec::new(),
+            time_skew_ahead_minutes: 10,
+            time_skew_behind_hours: 24,
         }
     }
 }

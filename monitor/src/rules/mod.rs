@@ -13,6 +13,7 @@
 
 mod account;
 mod chain;
+mod clock;
 mod config;
 mod release;
 
@@ -140,6 +141,7 @@ impl Engine {
         chain::check(self, source, entry, &mut out)?;
         release::apply(self, source, entry, &mut out)?;
         account::apply(self, source, entry, &mut out)?;
+        clock::check(self, entry, &mut out);
         let list = out.list.into_iter().filter(|f| self.wanted(f)).collect();
         Ok(list)
     }
