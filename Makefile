@@ -7,11 +7,15 @@
 #   make test   run the whole test suite
 #   make bench  run the benchmarks (microbenchmarks, then durable ingest)
 #   make fuzz   run every fuzz target for FUZZ_SECONDS each
+#   make soak   steady load for SOAK_MINUTES on a release build, with the
+#               monitor following; checks memory, lag, errors and the
+#               stored state (docs/reliability.md)
 
 CARGO ?= cargo
 FUZZ_SECONDS ?= 60
+SOAK_MINUTES ?= 30
 
-.PHONY: prereqs demo serve test bench fuzz
+.PHONY: prereqs demo serve test bench fuzz soak
 
 prereqs:
 	@scripts/prereqs.sh
@@ -34,3 +38,6 @@ bench: prereqs
 
 fuzz: prereqs
 	scripts/fuzz-run.sh $(FUZZ_SECONDS)
+
+soak: prereqs
+	scripts/soak.sh $(SOAK_MINUTES)

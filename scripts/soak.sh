@@ -104,15 +104,19 @@ sample() { # reads the log and the monitor once; appends a CSV row when due
   verified=${verified:-0}
   echo "$now $tree" >>"$out/sizes.txt"
   lag_entries=$((tree > verified ? tree - verified : 0))
-  # Lag in seconds: how long ago the log first showed an entry the monitor
-  # has not verified yet.
-  lag_s=$(awk -v v="$verified" -v now="$now" '$2 > v {printf "%.1f", now - $1; found=1; exit} END {if (!found) print "0.0"}' "$out/sizes.txt")
+  # Lag in seconds: how long ago the log first showed the oldest entry the
+  # monitor has not verified yet (interpolated between samples).
+  lag_s=$(awk -v v="$verified" -v now="$now" '
+    $2 > v { t = $1; if (seen) t = pt + (v + 1 - ps) / ($2 - ps) * ($1 - pt)
+             printf "%.1f", now - t; found = 1; exit }
+    { pt = $1; ps = $2; seen = 1 }
+    END { if (!found) print "0.0" }' "$out/sizes.txt")
   if gt "$lag_s" "$max_lag_s"; then max_lag_s=$lag_s; fi
   if ((lag_entries > max_lag_entries)); then max_lag_entries=$lag_entries; fi
   if ! gt "$next_row" "$now"; then
     server_errors=$(grep -c '"level":"ERROR"' "$out/server.log" || true)
     monitor_errors=$(grep -c 'ERROR' "$out/monitor.log" || true)
-    alerts=$(wc -l <"$out/alerts.jsonl")
+    alerts=$(grep -c '^{' "$out/alerts.jsonl" || true)
     echo "$(printf '%.0f' "$now"),$tree,$verified,$lag_entries,$lag_s,$(rss_kib "$spid"),$(rss_kib "$mpid"),$server_errors,$monitor_errors,$alerts" >>"$csv"
     next_row=$((next_row + 10))
   fi
@@ -139,6 +143,8 @@ for _ in $(seq 60); do
   ((tree > 0 && verified >= tree)) && break
   sleep 1
 done
+next_row=0 # a last row, after the catch-up
+sample
 server_rss_end=$(rss_kib "$spid")
 monitor_rss_end=$(rss_kib "$mpid")
 kill -TERM "$mpid" "$spid"
