@@ -93,6 +93,11 @@ impl Server {
         panic!("gatelog-server did not start listening on {addr}");
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `GET path` and returns (status, body).
     pub fn get(&self, path: &str) -> (u16, Vec<u8>) {
         http_get(self.addr, path)
