@@ -10,12 +10,14 @@
 #   make soak   steady load for SOAK_MINUTES on a release build, with the
 #               monitor following; checks memory, lag, errors and the
 #               stored state (docs/reliability.md)
+#   make crash-loop  kill -9 the server under load CRASH_ROUNDS times (default 50)
 
 CARGO ?= cargo
 FUZZ_SECONDS ?= 60
 SOAK_MINUTES ?= 30
+CRASH_ROUNDS ?= 50
 
-.PHONY: prereqs demo serve test bench fuzz soak
+.PHONY: prereqs demo serve test bench fuzz soak crash-loop
 
 prereqs:
 	@scripts/prereqs.sh
@@ -41,3 +43,8 @@ fuzz: prereqs
 
 soak: prereqs
 	scripts/soak.sh $(SOAK_MINUTES)
+
+# The long version of tests/crash.rs (CI runs 6 rounds); prints a summary.
+crash-loop: prereqs
+	$(CARGO) build --bins
+	GATELOG_CRASH_ROUNDS=$(CRASH_ROUNDS) $(CARGO) test -p gatelog-e2e --test crash -- --nocapture

@@ -1,16 +1,24 @@
-//! Crash test with the real binary: writers submit over HTTP while the
-//! server is killed with SIGKILL at random moments, round after round. After
-//! each restart: the server came back on its own, every acknowledged entry
-//! is present with a valid inclusion proof, every checkpoint ever handed out
-//! is consistent with the latest, and `logged_at` never went backwards.
+//! Crash test with the real binary: writers submit over HTTP and a reader
+//! polls `GET /checkpoint` while the server is killed with SIGKILL at random
+//! moments, round after round. After each restart:
 //!
-//! Rounds: `GATELOG_CRASH_ROUNDS` (default 6, as in CI; set it to 50 or more
-//! for a long run).
+//! - the server came back on its own (no manual repair);
+//! - every acknowledged entry is present, with its leaf hash unchanged and
+//!   a valid inclusion proof in the latest checkpoint;
+//! - every checkpoint ever handed out (in an acknowledgement or by
+//!   `GET /checkpoint`) verifies and is consistent with the latest;
+//! - `logged_at` never went backwards, and no envelope was logged twice,
+//!   although the batch in flight at each kill is sent again after the
+//!   restart (resubmission is the documented answer to a lost reply).
+//!
+//! Rounds: `GATELOG_CRASH_ROUNDS` (default 6, as in CI; `make crash-loop`
+//! runs 50). The test prints a summary line at the end.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -46,6 +54,26 @@ struct Ack {
     checkpoint: Vec<u8>,
 }
 
+/// What the writers and the reader of one round share.
+#[derive(Default)]
+struct Round {
+    acks: Mutex<Vec<Ack>>,
+    /// Checkpoint notes served by `GET /checkpoint` during the round.
+    served: Mutex<HashSet<Vec<u8>>>,
+    /// Batches whose answer was lost to the kill: sent again next round.
+    in_flight: Mutex<Vec<String>>,
+}
+
+/// Totals for the summary line.
+#[derive(Default)]
+struct Totals {
+    acks: usize,
+    checkpoints: usize,
+    entries: u64,
+    resubmitted: usize,
+    duplicates: usize,
+}
+
 fn hash(v: &Value) -> Hash {
     Hash::from_hex(v.as_str().expect("hex string")).expect("hash")
 }
@@ -56,12 +84,40 @@ fn get_json(addr: SocketAddr, path: &str) -> Value {
     serde_json::from_slice(&body).expect("JSON")
 }
 
-/// Submits batches until the server stops answering; records every ack.
+/// Records the acknowledgements of a batch answer; counts duplicates.
+fn record(round: &Round, v: &Value) -> usize {
+    let mut duplicates = 0;
+    let mut acks = round.acks.lock().expect("acks");
+    for r in v["results"].as_array().into_iter().flatten() {
+        if let Some(index) = r["index"].as_u64() {
+            duplicates += usize::from(r["duplicate"] == true);
+            acks.push(Ack {
+                index,
+                leaf_hash: hash(&r["leaf_hash"]),
+                proof_path: r["inclusion_proof"]["path"]
+                    .as_array()
+                    .expect("path")
+                    .iter()
+                    .map(hash)
+                    .collect(),
+                checkpoint: r["checkpoint"]["note"]
+                    .as_str()
+                    .expect("note")
+                    .as_bytes()
+                    .to_vec(),
+            });
+        }
+    }
+    duplicates
+}
+
+/// Submits batches until the server stops answering; records every ack,
+/// and the batch whose answer was lost.
 fn writer(
     addr: SocketAddr,
     reg: Arc<SampleRegistry>,
     next: Arc<AtomicU64>,
-    acks: Arc<Mutex<Vec<Ack>>>,
+    round: Arc<Round>,
     stop: Arc<AtomicBool>,
 ) {
     while !stop.load(Ordering::SeqCst) {
@@ -81,127 +137,154 @@ fn writer(
                 .collect::<Vec<_>>()
                 .join(",")
         );
-        let Ok((200, bytes)) = http_post(addr, "/v1/entries/batch", body.as_bytes()) else {
+        let answer = http_post(addr, "/v1/entries/batch", body.as_bytes());
+        let Some(v) = answer
+            .ok()
+            .filter(|(status, _)| *status == 200)
+            .and_then(|(_, bytes)| serde_json::from_slice::<Value>(&bytes).ok())
+        else {
+            round.in_flight.lock().expect("in flight").push(body);
             return;
         };
-        let Ok(v) = serde_json::from_slice::<Value>(&bytes) else {
-            return;
-        };
-        let mut acks = acks.lock().expect("acks");
-        for r in v["results"].as_array().into_iter().flatten() {
-            if let Some(index) = r["index"].as_u64() {
-                acks.push(Ack {
-                    index,
-                    leaf_hash: hash(&r["leaf_hash"]),
-                    proof_path: r["inclusion_proof"]["path"]
-                        .as_array()
-                        .expect("path")
-                        .iter()
-                        .map(hash)
-                        .collect(),
-                    checkpoint: r["checkpoint"]["note"]
-                        .as_str()
-                        .expect("note")
-                        .as_bytes()
-                        .to_vec(),
-                });
-            }
-        }
+        record(&round, &v);
     }
 }
 
-/// Checks after a restart. `new_acks` are the acknowledgements of the last
-/// round; older ones are covered by induction: they were proven in an
-/// earlier round's checkpoint, which is proven consistent with this one.
-fn verify_round(
-    addr: SocketAddr,
-    key: &SignerKey,
-    new_acks: &[Ack],
-    previous: Option<&SignedCheckpoint>,
-    last_logged_at: &mut u64,
-    checked_upto: &mut u64,
-) -> SignedCheckpoint {
-    let vkey = key.verifier();
-    let (_, body) = http_get(addr, "/checkpoint");
-    let latest = checkpoint::open(&body, &vkey).expect("latest checkpoint verifies");
-    let head = latest.head();
-    let consistent_with_latest = |old: &SignedCheckpoint| {
-        let old = old.head();
-        assert!(
-            old.size <= head.size,
-            "the log shrank from {} to {}",
-            old.size,
-            head.size
-        );
-        let c = get_json(addr, &format!("/v1/proofs/consistency?old={}", old.size));
-        let proof = ConsistencyProof {
-            old_size: old.size,
-            new_size: head.size,
-            path: c["path"]
-                .as_array()
-                .expect("path")
-                .iter()
-                .map(hash)
-                .collect(),
-        };
-        verify_consistency(&old, &head, &proof).expect("checkpoints are consistent");
-    };
-    if let Some(prev) = previous {
-        consistent_with_latest(prev);
-    }
-    let mut seen: Vec<&[u8]> = Vec::new();
-    for ack in new_acks {
-        // The acknowledgement itself was a valid proof in a signed checkpoint…
-        let acked_cp =
-            checkpoint::open(&ack.checkpoint, &vkey).expect("handed-out checkpoint verifies");
-        let acked_proof = InclusionProof {
-            index: LeafIndex(ack.index),
-            tree_size: acked_cp.head().size,
-            path: ack.proof_path.clone(),
-        };
-        verify_inclusion(&ack.leaf_hash, &acked_proof, &acked_cp.head())
-            .expect("acknowledgement proves inclusion");
-        if !seen.contains(&ack.checkpoint.as_slice()) {
-            seen.push(&ack.checkpoint);
-            // …and every checkpoint handed out is consistent with the latest.
-            consistent_with_latest(&acked_cp);
+/// Polls `GET /checkpoint` and keeps every distinct note served.
+fn reader(addr: SocketAddr, round: Arc<Round>, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::SeqCst) {
+        match gatelog_e2e::http_request(addr, "GET", "/checkpoint", &[]) {
+            Ok((200, body)) => {
+                round.served.lock().expect("served").insert(body);
+            }
+            _ => return,
         }
-        // …and the entry is still there, proven against the latest.
-        let e = get_json(addr, &format!("/v1/proofs/inclusion?index={}", ack.index));
-        assert_eq!(
-            hash(&e["leaf_hash"]),
-            ack.leaf_hash,
-            "entry {} changed",
-            ack.index
-        );
-        let proof = InclusionProof {
-            index: LeafIndex(ack.index),
-            tree_size: head.size,
-            path: e["inclusion_proof"]["path"]
-                .as_array()
-                .expect("path")
-                .iter()
-                .map(hash)
-                .collect(),
-        };
-        verify_inclusion(&ack.leaf_hash, &proof, &head).expect("acknowledged entry is proven");
+        std::thread::sleep(Duration::from_millis(20));
     }
-    // logged_at never goes backwards, across all restarts.
-    for i in *checked_upto..head.size.0 {
-        let e = get_json(addr, &format!("/v1/entries/{i}"));
-        let bytes = STANDARD
-            .decode(e["leaf"].as_str().expect("leaf"))
-            .expect("base64");
-        assert_eq!(leaf_hash(&bytes), hash(&e["leaf_hash"]));
-        let leaf = Leaf::parse(&bytes).expect("leaf parses");
+}
+
+/// Sends the batches cut off by the last kill again; each envelope must
+/// come back logged exactly once (as new or as a duplicate).
+fn resubmit(addr: SocketAddr, batches: Vec<String>, round: &Round, totals: &mut Totals) {
+    for body in batches {
+        let (status, bytes) =
+            http_post(addr, "/v1/entries/batch", body.as_bytes()).expect("resubmission answered");
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+        let v: Value = serde_json::from_slice(&bytes).expect("JSON");
+        let results = v["results"].as_array().expect("results");
         assert!(
-            leaf.logged_at() >= *last_logged_at,
-            "logged_at went backwards at {i}"
+            results.iter().all(|r| r["index"].is_u64()),
+            "a resubmitted envelope was refused: {v}"
         );
-        *last_logged_at = leaf.logged_at();
+        totals.resubmitted += results.len();
+        totals.duplicates += record(round, &v);
     }
-    *checked_upto = head.size.0;
-    latest
+}
+
+/// The checks of one restart, carried from round to round.
+struct Checker {
+    key: SignerKey,
+    previous: Option<SignedCheckpoint>,
+    last_logged_at: u64,
+    checked_upto: u64,
+    envelopes: HashSet<Hash>,
+}
+
+impl Checker {
+    /// `acks` and `served` are from the last round; older ones are covered
+    /// by induction: they were proven in an earlier round's latest
+    /// checkpoint, which is proven consistent with this one.
+    fn verify(&mut self, addr: SocketAddr, round: &Round, totals: &mut Totals) {
+        let vkey = self.key.verifier();
+        let (_, body) = http_get(addr, "/checkpoint");
+        let latest = checkpoint::open(&body, &vkey).expect("latest checkpoint verifies");
+        let head = latest.head();
+        let consistent_with_latest = |old: &SignedCheckpoint| {
+            let old = old.head();
+            assert!(
+                old.size <= head.size,
+                "the log shrank from {} to {}",
+                old.size,
+                head.size
+            );
+            let c = get_json(addr, &format!("/v1/proofs/consistency?old={}", old.size));
+            let proof = ConsistencyProof {
+                old_size: old.size,
+                new_size: head.size,
+                path: c["path"]
+                    .as_array()
+                    .expect("path")
+                    .iter()
+                    .map(hash)
+                    .collect(),
+            };
+            verify_consistency(&old, &head, &proof).expect("checkpoints are consistent");
+        };
+        let mut notes: HashSet<Vec<u8>> = std::mem::take(&mut *round.served.lock().expect("s"));
+        let acks = std::mem::take(&mut *round.acks.lock().expect("acks"));
+        notes.extend(acks.iter().map(|a| a.checkpoint.clone()));
+        if let Some(prev) = &self.previous {
+            notes.insert(prev.to_bytes());
+        }
+        for note in &notes {
+            let cp = checkpoint::open(note, &vkey).expect("handed-out checkpoint verifies");
+            consistent_with_latest(&cp);
+        }
+        totals.checkpoints += notes.len();
+        for ack in &acks {
+            // The acknowledgement itself was a valid proof in a signed checkpoint…
+            let acked_cp = checkpoint::open(&ack.checkpoint, &vkey).expect("verified above");
+            let acked_proof = InclusionProof {
+                index: LeafIndex(ack.index),
+                tree_size: acked_cp.head().size,
+                path: ack.proof_path.clone(),
+            };
+            verify_inclusion(&ack.leaf_hash, &acked_proof, &acked_cp.head())
+                .expect("acknowledgement proves inclusion");
+            // …and the entry is still there, proven against the latest.
+            let e = get_json(addr, &format!("/v1/proofs/inclusion?index={}", ack.index));
+            assert_eq!(
+                hash(&e["leaf_hash"]),
+                ack.leaf_hash,
+                "entry {} changed",
+                ack.index
+            );
+            let proof = InclusionProof {
+                index: LeafIndex(ack.index),
+                tree_size: head.size,
+                path: e["inclusion_proof"]["path"]
+                    .as_array()
+                    .expect("path")
+                    .iter()
+                    .map(hash)
+                    .collect(),
+            };
+            verify_inclusion(&ack.leaf_hash, &proof, &head).expect("acknowledged entry is proven");
+        }
+        totals.acks += acks.len();
+        // Every new entry: logged_at never goes backwards, no envelope twice.
+        for i in self.checked_upto..head.size.0 {
+            let e = get_json(addr, &format!("/v1/entries/{i}"));
+            let bytes = STANDARD
+                .decode(e["leaf"].as_str().expect("leaf"))
+                .expect("base64");
+            assert_eq!(leaf_hash(&bytes), hash(&e["leaf_hash"]));
+            let leaf = Leaf::parse(&bytes).expect("leaf parses");
+            assert!(
+                leaf.logged_at() >= self.last_logged_at,
+                "logged_at went backwards at {i}"
+            );
+            self.last_logged_at = leaf.logged_at();
+            assert!(
+                self.envelopes
+                    .insert(Hash::sha256(&leaf.envelope().to_json())),
+                "entry {i} logs an envelope that is already in the log"
+            );
+        }
+        totals.entries = head.size.0;
+        self.checked_upto = head.size.0;
+        self.previous = Some(latest);
+    }
 }
 
 #[test]
@@ -210,6 +293,7 @@ fn kill_9_under_load_loses_no_acknowledged_entry() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(6);
+    let started = Instant::now();
     let dir = tempfile::tempdir().expect("tempdir");
     let key = SignerKey::from_seed(ORIGIN, SignatureType::Ed25519, &[42; 32]).expect("key");
     std::fs::write(dir.path().join("log.key"), key.to_private_text()).expect("write key");
@@ -223,47 +307,63 @@ fn kill_9_under_load_loses_no_acknowledged_entry() {
     ];
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let next = Arc::new(AtomicU64::new(0));
-    let acks = Arc::new(Mutex::new(Vec::new()));
-    let (mut last_logged_at, mut checked_upto) = (0, 0);
-    let mut previous: Option<SignedCheckpoint> = None;
-    let mut total = 0;
-    let mut flush = |addr, previous: &mut Option<SignedCheckpoint>, total: &mut usize| {
-        let new_acks = std::mem::take(&mut *acks.lock().expect("acks"));
-        *total += new_acks.len();
-        let latest = verify_round(
-            addr,
-            &key,
-            &new_acks,
-            previous.as_ref(),
-            &mut last_logged_at,
-            &mut checked_upto,
-        );
-        *previous = Some(latest);
+    let mut checker = Checker {
+        key,
+        previous: None,
+        last_logged_at: 0,
+        checked_upto: 0,
+        envelopes: HashSet::new(),
     };
+    let mut totals = Totals::default();
+    let mut round = Arc::new(Round::default());
     for _ in 0..rounds {
         // The server must come back by itself after every kill.
         let server = Server::start_with(dir.path(), ORIGIN, &flags);
-        flush(server.addr, &mut previous, &mut total);
+        let cut_off = std::mem::take(&mut *round.in_flight.lock().expect("in flight"));
+        resubmit(server.addr, cut_off, &round, &mut totals);
+        checker.verify(server.addr, &round, &mut totals);
+        round = Arc::new(Round::default());
         let stop = Arc::new(AtomicBool::new(false));
-        let writers: Vec<_> = (0..2)
+        let mut threads: Vec<_> = (0..2)
             .map(|_| {
-                let (reg, next, acks, stop) =
-                    (reg.clone(), next.clone(), acks.clone(), stop.clone());
+                let (reg, next, round, stop) =
+                    (reg.clone(), next.clone(), round.clone(), stop.clone());
                 let addr = server.addr;
-                std::thread::spawn(move || writer(addr, reg, next, acks, stop))
+                std::thread::spawn(move || writer(addr, reg, next, round, stop))
             })
             .collect();
+        threads.push({
+            let (round, stop, addr) = (round.clone(), stop.clone(), server.addr);
+            std::thread::spawn(move || reader(addr, round, stop))
+        });
         std::thread::sleep(Duration::from_millis(150 + rng.next() % 900));
         server.kill9();
         stop.store(true, Ordering::SeqCst);
-        for w in writers {
-            w.join().expect("writer");
+        for t in threads {
+            t.join().expect("writer or reader");
         }
     }
     let server = Server::start_with(dir.path(), ORIGIN, &flags);
-    flush(server.addr, &mut previous, &mut total);
-    let size = previous.map(|p| p.head().size).unwrap_or(TreeSize(0));
-    assert!(total > 0, "the writers got entries acknowledged");
-    assert!(size.0 >= total as u64);
-    eprintln!("{rounds} kill -9 rounds: {total} acknowledged entries, final tree size {size}");
+    let cut_off = std::mem::take(&mut *round.in_flight.lock().expect("in flight"));
+    resubmit(server.addr, cut_off, &round, &mut totals);
+    checker.verify(server.addr, &round, &mut totals);
+    let size = checker
+        .previous
+        .as_ref()
+        .map_or(TreeSize(0), |p| p.head().size);
+    assert!(totals.acks > 0, "the writers got entries acknowledged");
+    assert_eq!(size.0, totals.entries);
+    eprintln!(
+        "crash loop: {rounds} rounds, {rounds} kill -9, {} starts without help; \
+         {} acknowledgements verified; {} cut-off envelopes resubmitted, {} of them \
+         already logged; {} distinct checkpoints proven consistent with the latest; \
+         {} entries checked (logged_at monotonic, no envelope twice); {:.0} s",
+        rounds + 1,
+        totals.acks,
+        totals.resubmitted,
+        totals.duplicates,
+        totals.checkpoints,
+        totals.entries,
+        started.elapsed().as_secs_f64()
+    );
 }
