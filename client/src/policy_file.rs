@@ -55,7 +55,13 @@ impl PolicyFile {
         let name = path.display().to_string();
         let text =
             std::fs::read_to_string(path).map_err(|e| PolicyFileError::Read(name.clone(), e))?;
-        let file: PolicyFile = toml::from_str(&text)
+        PolicyFile::parse(&name, &text)
+    }
+
+    /// Parses and validates the text of a policy file called `name`.
+    pub fn parse(name: &str, text: &str) -> Result<(Policy, Vec<VerifierKey>), PolicyFileError> {
+        let name = name.to_owned();
+        let file: PolicyFile = toml::from_str(text)
             .map_err(|e| PolicyFileError::Parse(name.clone(), e.to_string()))?;
         let keys = file
             .registries
