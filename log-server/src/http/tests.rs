@@ -334,6 +334,8 @@ async fn a_reader_recomputes_the_checkpoint_from_tiles_alone() {
     assert_eq!(t.get("/tile/0/001.p/45").await.0, StatusCode::NOT_FOUND);
     assert_eq!(t.get("/tile/1/000").await.0, StatusCode::NOT_FOUND);
     assert_eq!(t.get("/tile/0/x000/001").await.0, StatusCode::BAD_REQUEST);
+    // A percent-encoded slash is not another name for a tile.
+    assert_eq!(t.get("/tile/0%2F000").await.0, StatusCode::BAD_REQUEST);
     assert_eq!(
         t.get("/tile/../etc/passwd").await.0,
         StatusCode::BAD_REQUEST

@@ -7,9 +7,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::header;
+use axum::extract::State;
+use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 use gatelog_core::tile::{
     TilePath, encode_entry_bundle, encode_tile, parse_tile_path, tile_hash_ids,
@@ -34,15 +33,15 @@ pub async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
-/// `GET /tile/*`.
-pub async fn tile(
-    State(state): State<Arc<AppState>>,
-    rest: Result<Path<String>, PathRejection>,
-) -> Response {
-    let rest = match rest {
-        Ok(Path(rest)) => rest,
-        Err(e) => return ApiError::bad_request("bad_tile_path", e.body_text()).into_response(),
-    };
+/// `GET /tile/*`. The path is parsed as sent, not percent-decoded: a tile
+/// has one canonical path, so `tile/0%2F000` is not another name for
+/// `tile/0/000` (whose bytes caches keep forever).
+pub async fn tile(State(state): State<Arc<AppState>>, uri: Uri) -> Response {
+    let rest = uri
+        .path()
+        .strip_prefix("/tile/")
+        .unwrap_or_default()
+        .to_owned();
     match tile_inner(state, rest).await {
         Ok(bytes) => (
             [
