@@ -318,13 +318,29 @@ pub struct BundlesRequest {
     releases: Vec<Release>,
 }
 
+/// Parses a `POST /v1/bundles` body. serde's derived structs also accept
+/// JSON arrays (`[[["a", "1"]]]`), so the objects are checked to be objects
+/// first; the typed pass then refuses unknown and duplicate fields.
+fn bundles_request(bytes: &[u8]) -> Result<BundlesRequest, String> {
+    let shape: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let releases = shape.as_object().and_then(|o| o.get("releases"));
+    if !shape.is_object()
+        || releases
+            .and_then(Value::as_array)
+            .is_some_and(|list| list.iter().any(|r| !r.is_object()))
+    {
+        return Err("the body and each release must be JSON objects".into());
+    }
+    serde_json::from_slice(bytes).map_err(|e| e.to_string())
+}
+
 /// `POST /v1/bundles`: bundles for many releases (a whole lockfile).
 pub async fn bundles_many(
     State(state): State<Arc<AppState>>,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let bytes = super::submit::read_body(body, 4 * 1024 * 1024).await?;
-    let req: BundlesRequest = serde_json::from_slice(&bytes).map_err(|e| {
+    let req = bundles_request(&bytes).map_err(|e| {
         ApiError::bad_request(
             "bad_request",
             format!("expected {{\"releases\": [{{\"package\", \"version\"}}]}}: {e}"),
