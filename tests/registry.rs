@@ -31,6 +31,11 @@ impl TestLog {
     /// Starts a log named `origin` accepting `registry.example` (seed 5),
     /// with a 5 ms batch interval.
     pub fn start(origin: &str) -> TestLog {
+        TestLog::start_with(origin, &[])
+    }
+
+    /// [`TestLog::start`] with extra server flags.
+    pub fn start_with(origin: &str, extra: &[&str]) -> TestLog {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(
             dir.path().join("log.key"),
@@ -39,11 +44,9 @@ impl TestLog {
         .expect("write log.key");
         let reg = SampleRegistry::new("registry.example", 5);
         let rk = reg.verifier_key().to_string();
-        let server = Server::start_with(
-            dir.path(),
-            origin,
-            &["--submitter-key", &rk, "--batch-interval-ms", "5"],
-        );
+        let mut flags = vec!["--submitter-key", &rk, "--batch-interval-ms", "5"];
+        flags.extend_from_slice(extra);
+        let server = Server::start_with(dir.path(), origin, &flags);
         TestLog {
             server,
             vkey: log_key(origin).verifier().to_string(),
