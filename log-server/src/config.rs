@@ -14,6 +14,10 @@ use serde::Deserialize;
 use crate::clock::SkewLimits;
 use crate::sequencer::SequencerConfig;
 
+/// Largest `pool_size` and `max_batch`: the submission pool is allocated
+/// when the server starts (about 500 bytes a slot).
+pub const MAX_POOL_SIZE: usize = 1 << 20;
+
 /// Command-line flags of `gatelog-server`.
 #[derive(Parser, Debug, Default)]
 #[command(
@@ -183,10 +187,13 @@ impl Config {
                 "batch_interval_ms must be 1..=60000, got {batch_interval_ms}"
             )));
         }
-        if max_batch == 0 || pool_size == 0 {
-            return Err(ConfigError::Invalid(
-                "max_batch and pool_size must be positive".into(),
-            ));
+        // The pool is allocated up front, so its size is capped.
+        for (name, value) in [("max_batch", max_batch), ("pool_size", pool_size)] {
+            if value == 0 || value > MAX_POOL_SIZE {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} must be 1..={MAX_POOL_SIZE}, got {value}"
+                )));
+            }
         }
         let rate_limit = flags.rate_limit.or(file.rate_limit).unwrap_or(0);
         let rate = (rate_limit > 0).then(|| {
@@ -306,5 +313,12 @@ mod tests {
         })
         .unwrap_err();
         assert!(matches!(err, ConfigError::Invalid(_)));
+        // A pool of u64::MAX slots cannot be allocated: refused, not a crash.
+        let err = Config::resolve(Flags {
+            pool_size: Some(usize::MAX),
+            ..Flags::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("pool_size must be 1..=1048576"), "{err}");
     }
 }
