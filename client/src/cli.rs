@@ -18,6 +18,7 @@ use gatelog_core::sample::SampleRegistry;
 use gatelog_core::{Hash, SignerKey, VerifierKey};
 
 use crate::demo::{self, DemoOptions};
+use crate::files::{MAX_SMALL_FILE, read_limited, read_text_limited};
 use crate::hammer::{self, HammerConfig, HammerError};
 use crate::keygen::{self, KeyRole};
 use crate::logclient::{ClientError, LogClient};
@@ -283,8 +284,8 @@ fn usage(msg: impl std::fmt::Display) -> Failure {
 }
 
 fn read_key_file(path: &PathBuf) -> Result<SignerKey, Failure> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    let text = read_text_limited(path, MAX_SMALL_FILE)
+        .map_err(|e| usage(format!("{}: {e}", path.display())))?;
     SignerKey::parse(&text).map_err(|e| usage(format!("{}: {e}", path.display())))
 }
 
@@ -375,7 +376,8 @@ fn run(command: Command) -> Result<u8, Failure> {
                 VerifierKey::parse(&log.log_key).map_err(|e| usage(format!("--log-key: {e}")))?;
             let evidence = match &offline {
                 Some(path) => Evidence::Offline(
-                    std::fs::read(path).map_err(|e| usage(format!("{}: {e}", path.display())))?,
+                    read_limited(path, verify::offline::MAX_BUNDLE_FILE as u64)
+                        .map_err(|e| usage(format!("{}: {e}", path.display())))?,
                 ),
                 None => Evidence::Online(Box::new(client(&log)?.0)),
             };
@@ -474,8 +476,8 @@ fn run(command: Command) -> Result<u8, Failure> {
         }
         Command::Proof(ProofCommand::Consistency { old, log }) => {
             let (client, _) = client(&log)?;
-            let bytes =
-                std::fs::read(&old).map_err(|e| usage(format!("{}: {e}", old.display())))?;
+            let bytes = read_limited(&old, MAX_SMALL_FILE)
+                .map_err(|e| usage(format!("{}: {e}", old.display())))?;
             let old_cp = client
                 .open_checkpoint(&bytes)
                 .map_err(|e| usage(format!("{}: {e}", old.display())))?;
@@ -511,8 +513,8 @@ fn run(command: Command) -> Result<u8, Failure> {
             log,
         } => {
             let key = read_key_file(&registry_key_file)?;
-            let json =
-                std::fs::read(&event).map_err(|e| usage(format!("{}: {e}", event.display())))?;
+            let json = read_limited(&event, MAX_SMALL_FILE)
+                .map_err(|e| usage(format!("{}: {e}", event.display())))?;
             let envelope = gatelog_core::Event::parse(&json)
                 .map_err(|e| usage(format!("{}: {e}", event.display())))?
                 .sign(key.signing_key())

@@ -1,6 +1,7 @@
 //! # gatelog-client
 //!
 //! The `gatelog` command line and the library behind it:
+//! - [`files`]: size-capped reads of the files a user names;
 //! - [`keygen`]: new keys for logs, registries, devices and witnesses;
 //! - [`logclient`]: an HTTP client of one log that verifies everything it
 //!   receives (checkpoint signatures, leaf hashes, inclusion and
@@ -19,6 +20,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod files;
 pub mod hammer;
 pub mod keygen;
 pub mod lockfile;

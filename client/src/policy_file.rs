@@ -53,8 +53,8 @@ impl PolicyFile {
     /// Reads and validates a policy file.
     pub fn load(path: &Path) -> Result<(Policy, Vec<VerifierKey>), PolicyFileError> {
         let name = path.display().to_string();
-        let text =
-            std::fs::read_to_string(path).map_err(|e| PolicyFileError::Read(name.clone(), e))?;
+        let text = crate::files::read_text_limited(path, crate::files::MAX_SMALL_FILE)
+            .map_err(|e| PolicyFileError::Read(name.clone(), e))?;
         PolicyFile::parse(&name, &text)
     }
 

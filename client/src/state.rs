@@ -90,7 +90,7 @@ impl StateDir {
         key: &VerifierKey,
     ) -> Result<Option<(SignedCheckpoint, Vec<u8>)>, StateError> {
         let path = self.path(key);
-        let bytes = match fs::read(&path) {
+        let bytes = match crate::files::read_limited(&path, crate::files::MAX_SMALL_FILE) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(StateError::Io { path, source }),
@@ -115,7 +115,7 @@ impl StateDir {
             move |source| StateError::Io { path, source }
         };
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
-        let current = match fs::read(&path) {
+        let current = match crate::files::read_limited(&path, crate::files::MAX_SMALL_FILE) {
             Ok(b) => Some(b),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(source) => return Err(StateError::Io { path, source }),
