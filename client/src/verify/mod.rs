@@ -97,6 +97,25 @@ pub enum VerifyError {
     /// The log contradicted itself (exit 1), with evidence.
     #[error("{0}")]
     Misbehaviour(Box<Misbehaviour>),
+    /// The log now serves a smaller tree than one it signed before, and
+    /// cannot prove the two consistent (exit 1).
+    #[error(
+        "SECURITY ERROR: the log signed a checkpoint of {} entries before, but now serves one of {} \
+         entries and cannot prove them consistent ({reason}): it rolled back or shows another \
+         history\n\nremembered checkpoint:\n{}\nlatest checkpoint:\n{}",
+        remembered.head().size,
+        latest.head().size,
+        String::from_utf8_lossy(&remembered.to_bytes()),
+        String::from_utf8_lossy(&latest.to_bytes())
+    )]
+    RolledBack {
+        /// The larger checkpoint, signed earlier.
+        remembered: Box<SignedCheckpoint>,
+        /// The smaller one the log serves now.
+        latest: Box<SignedCheckpoint>,
+        /// What the log answered when asked for the proof.
+        reason: String,
+    },
 }
 
 impl VerifyError {
@@ -105,7 +124,9 @@ impl VerifyError {
         match self {
             VerifyError::Lockfile(_) | VerifyError::BundleFile(_) => 2,
             VerifyError::Log(_) | VerifyError::State(_) => 3,
-            VerifyError::BadCheckpoint(_) | VerifyError::Misbehaviour(_) => 1,
+            VerifyError::BadCheckpoint(_)
+            | VerifyError::Misbehaviour(_)
+            | VerifyError::RolledBack { .. } => 1,
         }
     }
 }
@@ -288,8 +309,23 @@ pub async fn prove(
     };
     let path = match client {
         Some(c) if small.head().size.0 > 0 && small.head().size < large.head().size => {
-            c.consistency_path(small.head().size, large.head().size)
-                .await?
+            match c
+                .consistency_path(small.head().size, large.head().size)
+                .await
+            {
+                Ok(path) => path,
+                // The log refuses to prove a tree it signed: it no longer has it.
+                Err(ClientError::Status { status, message })
+                    if (400..500).contains(&status) && std::ptr::eq(large, old) =>
+                {
+                    return Err(VerifyError::RolledBack {
+                        remembered: Box::new(old.clone()),
+                        latest: Box::new(new.clone()),
+                        reason: format!("{status}: {message}"),
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         Some(_) => Vec::new(),
         None if small.head().size == large.head().size => Vec::new(),
