@@ -481,6 +481,16 @@ fn judge(
         ));
         return findings;
     };
+    // Without a sha512 digest the tarball npm installs cannot be tied to
+    // the logged one, however well the release checks out.
+    if expected.is_none() {
+        findings.push(finding(
+            "no-integrity",
+            "the lockfile pins no sha512 integrity, so the installed tarball cannot be \
+             compared with the logged digest",
+            vec![],
+        ));
+    }
     let verdict = policy::evaluate(&opts.policy, &package, &version, expected, &events);
     findings.extend(verdict.findings.into_iter().map(|f| Finding {
         rule: f.rule.as_str().to_owned(),
