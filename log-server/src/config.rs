@@ -155,8 +155,28 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// Largest config or key file read: a path to `/dev/zero` or a huge file
+/// is an error, not a server that fills its memory.
+pub const MAX_SMALL_FILE: u64 = 1 << 20;
+
+/// Reads a small text file (config, key) of at most [`MAX_SMALL_FILE`] bytes.
+pub fn read_small_text(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_SMALL_FILE + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_SMALL_FILE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than the limit of {MAX_SMALL_FILE} bytes"),
+        ));
+    }
+    Ok(text)
+}
+
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_owned(), e))?;
+    let text = read_small_text(path).map_err(|e| ConfigError::Read(path.to_owned(), e))?;
     toml::from_str(&text).map_err(|e| ConfigError::Parse(path.to_owned(), e.to_string()))
 }
 
@@ -319,6 +339,9 @@ mod tests {
             ..Flags::default()
         })
         .unwrap_err();
-        assert!(err.to_string().contains("pool_size must be 1..=1048576"), "{err}");
+        assert!(
+            err.to_string().contains("pool_size must be 1..=1048576"),
+            "{err}"
+        );
     }
 }

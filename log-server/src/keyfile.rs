@@ -97,7 +97,7 @@ pub fn load(data: &Path) -> Result<Option<(SignerKey, KeySource)>, KeyFileError>
         return Ok(Some((key, KeySource::Environment)));
     }
     let path = data.join(KEY_FILE);
-    match fs::read_to_string(&path) {
+    match crate::config::read_small_text(&path) {
         Ok(text) => {
             let key = SignerKey::parse(&text).map_err(|source| KeyFileError::Parse {
                 from: path.display().to_string(),
