@@ -215,6 +215,7 @@ impl Settings {
                 "--poll-interval {poll} must be between 0.05 and 3600 seconds"
             ));
         }
+        file.rules.check()?;
         let metrics_listen = flags
             .metrics_listen
             .or(file.metrics_listen)

@@ -71,7 +71,37 @@ impl Default for RuleConfig {
     }
 }
 
+/// Upper bounds of the thresholds: ten years, and a burst of 10,000
+/// packages. Larger values would overflow the rules' millisecond
+/// arithmetic (and silently switch a rule off) or keep unbounded history.
+const LIMITS: [(&str, u64); 5] = [
+    ("rubber_stamp_seconds", 315_360_000),
+    ("new_device_hours", 87_600),
+    ("burst_packages", 10_000),
+    ("burst_window_minutes", 5_256_000),
+    ("maintainer_added_hours", 87_600),
+];
+
 impl RuleConfig {
+    /// Refuses thresholds beyond [`LIMITS`], naming the key and its limit.
+    pub fn check(&self) -> Result<(), String> {
+        let values = [
+            self.rubber_stamp_seconds,
+            self.new_device_hours,
+            self.burst_packages as u64,
+            self.burst_window_minutes,
+            self.maintainer_added_hours,
+        ];
+        for ((name, max), value) in LIMITS.iter().zip(values) {
+            if value > *max {
+                return Err(format!(
+                    "[rules] {name} = {value} is above its limit of {max}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether `rule` runs.
     pub fn enabled(&self, rule: RuleId) -> bool {
         rule == RuleId::LogMisbehaviour || !self.disabled.contains(&rule)
@@ -123,5 +153,13 @@ mod tests {
         ] {
             assert!(toml::from_str::<RuleConfig>(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn thresholds_that_overflow_are_refused() {
+        let c: RuleConfig = toml::from_str("new_device_hours = 9223372036854775807").unwrap();
+        let e = c.check().unwrap_err();
+        assert!(e.contains("new_device_hours") && e.contains("87600"), "{e}");
+        assert!(RuleConfig::default().check().is_ok());
     }
 }
