@@ -14,6 +14,7 @@
 //! require_signing_device = ["@acme/*"]
 //! ```
 
+use std::io::Read as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -133,9 +134,21 @@ pub struct Settings {
     pub test_alert: bool,
 }
 
+/// Largest config file read.
+const MAX_CONFIG_FILE: u64 = 1 << 20;
+
 fn read_file(path: &Path) -> Result<FileConfig, String> {
-    let text = std::fs::read_to_string(path)
+    // Capped, so a path to /dev/zero is an error rather than all memory.
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CONFIG_FILE + 1).read_to_string(&mut text))
         .map_err(|e| format!("config file {}: {e}", path.display()))?;
+    if text.len() as u64 > MAX_CONFIG_FILE {
+        return Err(format!(
+            "config file {}: larger than the limit of {MAX_CONFIG_FILE} bytes",
+            path.display()
+        ));
+    }
     toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))
 }
 
