@@ -53,6 +53,21 @@ pub async fn run(settings: Settings) -> u8 {
 
 async fn open(settings: &Settings, metrics: Arc<Metrics>) -> Result<Follower, FollowError> {
     let reader = LogReader::new(&settings.log)?;
+    // A first run that is refused (say, --start-at beyond the log) leaves
+    // no state folder behind.
+    let new_folder = !settings.state.exists();
+    let opened = open_state(settings, reader, metrics).await;
+    if opened.is_err() && new_folder {
+        let _ = std::fs::remove_dir_all(&settings.state);
+    }
+    opened
+}
+
+async fn open_state(
+    settings: &Settings,
+    reader: LogReader,
+    metrics: Arc<Metrics>,
+) -> Result<Follower, FollowError> {
     let state = State::open(&settings.state)?;
     let registries =
         (!settings.registries.is_empty()).then(|| Registries::new(&settings.registries));
