@@ -283,7 +283,7 @@ fn usage(msg: impl std::fmt::Display) -> Failure {
     Failure(EXIT_USAGE, msg.to_string())
 }
 
-fn read_key_file(path: &PathBuf) -> Result<SignerKey, Failure> {
+fn read_key_file(path: &std::path::Path) -> Result<SignerKey, Failure> {
     let text = read_text_limited(path, MAX_SMALL_FILE)
         .map_err(|e| usage(format!("{}: {e}", path.display())))?;
     SignerKey::parse(&text).map_err(|e| usage(format!("{}: {e}", path.display())))
