@@ -5,9 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use gatelog_core::keys::SignatureType;
-use gatelog_core::merkle::verify_inclusion;
+use gatelog_core::merkle::{root_from_nodes, root_nodes, verify_inclusion};
 use gatelog_core::sample::{SampleRegistry, device_key};
-use gatelog_core::{Envelope, Event, Leaf, LeafIndex, Origin, SignerKey, TreeSize, checkpoint};
+use gatelog_core::{
+    Envelope, Event, Leaf, LeafIndex, Origin, SignerKey, TreeHead, TreeSize, checkpoint,
+};
 use tokio::sync::oneshot;
 
 use super::*;
@@ -15,7 +17,7 @@ use crate::clock::ManualClock;
 use crate::keyfile::KeySource;
 use crate::log::{Log, recover};
 use crate::metrics::Metrics;
-use crate::store::faulty::{Fault, FaultyStore};
+use crate::store::faulty::{Fault, FaultyStore, Op};
 use crate::store::memory::MemoryStore;
 use crate::store::rocks::RocksStore;
 
@@ -359,4 +361,247 @@ fn a_crash_between_write_and_sign_is_signed_at_startup() {
     let cp = recover(&store, &key(), &Origin::new(ORIGIN).unwrap()).unwrap();
     assert_eq!(cp.head().size, TreeSize(2));
     assert_eq!(store.latest_checkpoint().unwrap().unwrap().0, TreeSize(2));
+}
+
+/// A log over a fault-injecting RocksDB store, driven like a client that
+/// resubmits until it gets an acknowledgement, and restarted like an
+/// operator would when the sequencer stops or startup refuses.
+struct FaultRun {
+    store: Arc<FaultyStore<RocksStore>>,
+    seq: Option<Sequencer<FaultyStore<RocksStore>>>,
+    clock: Arc<ManualClock>,
+    reg: SampleRegistry,
+    /// Times the sequencer stopped and the log was started again.
+    restarts: u32,
+    /// Starts refused by the startup check.
+    refused_starts: u32,
+    _dir: tempfile::TempDir,
+}
+
+impl FaultRun {
+    /// A new log; `arm` injects faults before anything runs, so startup's
+    /// own store calls can fail too.
+    fn new(arm: impl FnOnce(&FaultyStore<RocksStore>)) -> FaultRun {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(FaultyStore::new(RocksStore::open(dir.path()).unwrap()));
+        arm(&store);
+        let mut run = FaultRun {
+            store,
+            seq: None,
+            clock: Arc::new(ManualClock(AtomicU64::new(1_000_000))),
+            reg: SampleRegistry::new("registry.example", 1),
+            restarts: 0,
+            refused_starts: 0,
+            _dir: dir,
+        };
+        run.start();
+        run
+    }
+
+    /// Starts the log: the startup check, then a sequencer. A start that
+    /// fails (loudly: an error, nothing signed) is tried again, as a
+    /// supervisor would.
+    fn start(&mut self) {
+        for _ in 0..10 {
+            let origin = Origin::new(ORIGIN).unwrap();
+            let started = Log::with_store(self.store.clone(), key(), KeySource::File, origin)
+                .map_err(|e| e.to_string())
+                .and_then(|log| {
+                    Sequencer::new(
+                        self.store.clone(),
+                        key(),
+                        log.origin.clone(),
+                        self.clock.clone(),
+                        log.published.clone(),
+                        Arc::new(Metrics::new()),
+                    )
+                    .map_err(|e| e.to_string())
+                });
+            match started {
+                Ok(seq) => {
+                    self.seq = Some(seq);
+                    self.check_durable(None);
+                    return;
+                }
+                Err(_) => self.refused_starts += 1,
+            }
+        }
+        panic!("the log did not start after 10 tries");
+    }
+
+    /// Submits `env` until it is acknowledged, restarting the log when the
+    /// sequencer stops; checks every answer.
+    fn submit(&mut self, env: &Envelope) -> Accepted {
+        for _ in 0..10 {
+            let (reply, rx) = oneshot::channel();
+            let event = Event::from_envelope(env).unwrap();
+            let sub = Submission {
+                envelope: env.clone(),
+                event,
+                reply,
+            };
+            let seq = self.seq.as_mut().unwrap();
+            let fatal = seq.commit(vec![sub]).is_err();
+            // A dropped reply is an error answer too (the HTTP side says `stopped`).
+            let answer = rx.blocking_recv().unwrap_or(Err(SubmitError::Stopped));
+            if answer.is_ok() {
+                assert!(
+                    !fatal,
+                    "an acknowledgement from a batch whose commit failed"
+                );
+            }
+            self.check_durable(answer.as_ref().ok());
+            if fatal {
+                // The sequencer stopped loudly; the operator restarts the log.
+                self.seq = None;
+                self.restarts += 1;
+                self.start();
+            }
+            match answer {
+                Ok(ack) => return ack,
+                Err(SubmitError::Storage(_) | SubmitError::Stopped) => continue,
+                Err(other) => panic!("a storage fault turned into {other:?}"),
+            }
+        }
+        panic!("not acknowledged after 10 tries");
+    }
+
+    /// Never sign what is not durable, never acknowledge what is not
+    /// signed: the stored checkpoint covers a durable tree with its root,
+    /// readers see nothing newer, and an acknowledgement is proven in a
+    /// checkpoint no newer than the stored one, for the entry stored.
+    fn check_durable(&self, ack: Option<&Accepted>) {
+        let inner = &self.store.inner;
+        let (size, note) = inner.latest_checkpoint().unwrap().unwrap();
+        let signed = checkpoint::open(&note, &key().verifier()).unwrap();
+        assert_eq!(signed.head().size, size);
+        assert!(
+            inner.state().unwrap().size >= size,
+            "signed beyond the stored tree"
+        );
+        let root_at = |size: TreeSize| {
+            root_from_nodes(size, &inner.read_hashes(&root_nodes(size)).unwrap()).unwrap()
+        };
+        assert_eq!(
+            root_at(size),
+            signed.head().root,
+            "signed a tree the store does not hold"
+        );
+        if let Some(seq) = &self.seq {
+            let published = seq.published.get().head();
+            assert!(
+                published.size <= size,
+                "readers see an undurable checkpoint"
+            );
+            assert_eq!(root_at(published.size), published.root);
+        }
+        if let Some(ack) = ack {
+            let acked = checkpoint::open(&ack.checkpoint.to_bytes(), &key().verifier()).unwrap();
+            assert!(
+                acked.head().size <= size,
+                "acknowledged in an unstored checkpoint"
+            );
+            verify_inclusion(&ack.leaf_hash, &ack.proof, &acked.head()).unwrap();
+            let leaf = inner.read_leaves(ack.index.0, 1).unwrap().pop().unwrap();
+            assert_eq!(gatelog_core::leaf_hash(&leaf), ack.leaf_hash);
+        }
+    }
+
+    /// A device, a staged, approved and published release, a direct
+    /// publish, and a replay of the stage: six submissions, five entries.
+    fn scenario(&mut self) -> TreeHead {
+        let dev = device_key(1);
+        let pkg = "@acme/widget";
+        let tgz = b"widget-1.0.0";
+        self.submit(&self.reg.device_register(pkg, "alice", "key-1", &dev, 50));
+        let stage_env = self.reg.stage(pkg, "1.0.0", tgz, "acme/widget", 100);
+        let stage = self.submit(&stage_env);
+        let approve = self.submit(&self.reg.approve(
+            pkg,
+            "1.0.0",
+            tgz,
+            stage.index,
+            &stage.leaf_hash,
+            "alice",
+            Some(("key-1", &dev)),
+            200,
+        ));
+        self.submit(
+            &self
+                .reg
+                .publish(pkg, "1.0.0", tgz, stage.index, approve.index, 300),
+        );
+        self.submit(&self.reg.publish_direct("left-pad", "1.3.0", b"lp", 400));
+        let replay = self.submit(&stage_env);
+        assert!(replay.duplicate && replay.index == stage.index);
+        // After a clean restart the log is exactly what it signed.
+        let recovered = recover(&self.store.inner, &key(), &Origin::new(ORIGIN).unwrap()).unwrap();
+        assert_eq!(
+            recovered.head().size,
+            TreeSize(5),
+            "no entry lost or logged twice"
+        );
+        recovered.head()
+    }
+}
+
+/// Every store call of a whole scenario — startup, lookups, reference
+/// reads, the write, the root check, signing, the acknowledgements — fails
+/// in turn: reads fail, writes fail without persisting and after
+/// persisting, and each write failure is also followed by a second failure
+/// of the next state read, hash read, checkpoint read or checkpoint write
+/// (a reload or a restart that fails again). Each run must keep every
+/// invariant of `check_durable` after every answer, and end with exactly
+/// the tree of the run without faults.
+#[test]
+fn every_store_call_of_a_scenario_fails_in_turn_and_the_log_ends_the_same() {
+    let mut clean = FaultRun::new(|_| {});
+    let expected = clean.scenario();
+    assert_eq!((clean.restarts, clean.refused_starts), (0, 0));
+    let calls: Vec<(Op, u64)> = Op::ALL
+        .iter()
+        .map(|&op| (op, clean.store.calls(op)))
+        .collect();
+    let mut plans = Vec::new();
+    for &(op, count) in &calls {
+        for n in 1..=count {
+            let kinds: &[Fault] = if op.writes() {
+                &[Fault::FailNotPersisted, Fault::FailPersisted]
+            } else {
+                &[Fault::FailNotPersisted]
+            };
+            for &fault in kinds {
+                plans.push((op, n, fault, None));
+                if op.writes() {
+                    for then in [
+                        Op::State,
+                        Op::ReadHashes,
+                        Op::LatestCheckpoint,
+                        Op::PutCheckpoint,
+                    ] {
+                        plans.push((op, n, fault, Some((then, Fault::FailNotPersisted))));
+                    }
+                }
+            }
+        }
+    }
+    let (mut injected, mut restarts, mut refused) = (0, 0, 0);
+    for &(op, n, fault, then) in &plans {
+        let mut run = FaultRun::new(|s| s.fail_call_then(op, n, fault, then));
+        let head = run.scenario();
+        let case = format!("{op:?} call {n} {fault:?} then {then:?}");
+        // The second fault fires only if its operation is called again.
+        assert!(run.store.fired() >= 1, "{case}: the fault never fired");
+        assert_eq!(head, expected, "{case}: the log ended in another state");
+        injected += run.store.fired();
+        restarts += run.restarts;
+        refused += run.refused_starts;
+    }
+    eprintln!(
+        "storage faults: {injected} faults injected in {} runs over {} store calls \
+         ({calls:?}); {restarts} sequencer stops, {refused} refused starts; every run \
+         ended with the fault-free tree",
+        plans.len(),
+        calls.iter().map(|c| c.1).sum::<u64>()
+    );
 }
