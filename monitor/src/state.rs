@@ -57,7 +57,36 @@ pub struct Meta {
 /// The state database.
 pub struct State {
     db: DB,
+    hook: Option<FaultHook>,
 }
+
+/// The state operations a [`FaultHook`] can fail: the commit of a chunk
+/// (records, cursor, range and new alerts), a sink's cursor update, and
+/// the outbox read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StateOp {
+    /// [`State::commit`].
+    Commit,
+    /// [`State::set_delivered`].
+    SetDelivered,
+    /// [`State::alerts_after`].
+    AlertsAfter,
+}
+
+/// What a [`FaultHook`] does to one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Injected {
+    /// Nothing: the call runs.
+    Nothing,
+    /// The call fails and writes nothing.
+    FailBefore,
+    /// The call writes, then reports a failure (a lost acknowledgement).
+    FailAfter,
+}
+
+/// Asked before every [`StateOp`]; lets tests fail the state's writes the
+/// way a full disk or a crash would. Production states have none.
+pub type FaultHook = std::sync::Arc<dyn Fn(StateOp) -> Injected + Send + Sync>;
 
 /// What one commit writes.
 #[derive(Default)]
@@ -81,7 +110,33 @@ impl State {
         opts.create_if_missing(true);
         opts.set_paranoid_checks(true);
         let db = DB::open(&opts, dir).map_err(db_err)?;
-        Ok(State { db })
+        Ok(State { db, hook: None })
+    }
+
+    /// [`State::open`] with a fault hook, for tests of error handling.
+    pub fn open_with_hook(dir: &Path, hook: FaultHook) -> Result<State, StateError> {
+        let mut state = State::open(dir)?;
+        state.hook = Some(hook);
+        Ok(state)
+    }
+
+    /// Runs `write` unless the hook fails the call before it; reports the
+    /// failure the hook asks for after it.
+    fn guarded<T>(
+        &self,
+        op: StateOp,
+        write: impl FnOnce() -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        let injected = self.hook.as_ref().map_or(Injected::Nothing, |h| h(op));
+        let fail = || StateError::Db(format!("injected fault in {op:?}"));
+        if injected == Injected::FailBefore {
+            return Err(fail());
+        }
+        let out = write()?;
+        match injected {
+            Injected::FailAfter => Err(fail()),
+            _ => Ok(out),
+        }
     }
 
     /// The stored position, or `None` for a state that never started.
@@ -112,11 +167,17 @@ impl State {
         );
         let mut opts = WriteOptions::default();
         opts.set_sync(true);
-        self.db.write_opt(batch, &opts).map_err(db_err)
+        self.guarded(StateOp::Commit, || {
+            self.db.write_opt(batch, &opts).map_err(db_err)
+        })
     }
 
     /// Alerts with `seq` greater than `after`, at most `limit`, in order.
     pub fn alerts_after(&self, after: u64, limit: usize) -> Result<Vec<Alert>, StateError> {
+        self.guarded(StateOp::AlertsAfter, || self.read_alerts(after, limit))
+    }
+
+    fn read_alerts(&self, after: u64, limit: usize) -> Result<Vec<Alert>, StateError> {
         let from = alert_key(after + 1);
         let mut out = Vec::new();
         let iter = self
@@ -159,9 +220,11 @@ impl State {
     pub fn set_delivered(&self, sink: &str, seq: u64) -> Result<(), StateError> {
         let mut opts = WriteOptions::default();
         opts.set_sync(true);
-        self.db
-            .put_opt(format!("s/{sink}").as_bytes(), seq.to_string(), &opts)
-            .map_err(db_err)
+        self.guarded(StateOp::SetDelivered, || {
+            self.db
+                .put_opt(format!("s/{sink}").as_bytes(), seq.to_string(), &opts)
+                .map_err(db_err)
+        })
     }
 }
 
