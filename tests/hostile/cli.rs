@@ -51,7 +51,8 @@ pub struct CliCase {
     pub setup: Option<Vec<String>>,
     /// The exit code wanted.
     pub code: i32,
-    /// Text stderr must contain.
+    /// Text the output must contain: stderr, followed by stdout (where
+    /// `gatelog verify` reports its findings).
     pub stderr: &'static str,
     /// A command of the same binary run afterwards, with the exit code and
     /// stderr text it must give: shows a state the tool opened is intact.
