@@ -7,7 +7,8 @@
 # Corpora grow in fuzz/corpus/<target> (not committed; seeds in
 # fuzz/seeds/<target> are), crashes land in fuzz/artifacts/<target>.
 # At the end a table per target: CPU seconds, executions, corpus files,
-# crashes. Exits non-zero if any target crashed.
+# crashes (logs in fuzz/logs, or FUZZ_LOGS). Exits non-zero if any target
+# crashed.
 #
 #   scripts/fuzz-run.sh 300                 # every target, 5 minutes each
 #   scripts/fuzz-run.sh 60 values lockfile  # two targets
@@ -22,7 +23,7 @@ if [ "${#targets[@]}" -eq 0 ]; then
   mapfile -t targets < <(cargo fuzz list --fuzz-dir fuzz)
 fi
 nice -n 10 cargo fuzz build --fuzz-dir fuzz
-logs="fuzz/logs"
+logs="${FUZZ_LOGS:-fuzz/logs}"
 mkdir -p "$logs"
 summary="| target | CPU s | executions | corpus files | crashes |\n| --- | ---: | ---: | ---: | ---: |\n"
 failed=0
