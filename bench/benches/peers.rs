@@ -6,7 +6,9 @@
 //!   proofs against gatelog's root (its own tree would take minutes to push
 //!   and twice the memory);
 //! - the floor of this machine: SHA-256 over 64 B and 1 KiB, Ed25519 sign,
-//!   `verify` and `verify_strict`.
+//!   `verify` and `verify_strict`, each next to the gatelog operations
+//!   built on it (node and leaf hash, checkpoint sign and open, the
+//!   server's envelope check).
 //!
 //! Every tree is checked to have the same root as gatelog's before it is
 //! measured, and every proof to verify, so the work compared is the same.
@@ -23,10 +25,13 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ct_merkle::mem_backed_tree::MemoryBackedTree;
 use ct_merkle::{ConsistencyProof as CtConsistency, InclusionProof as CtInclusion, RootHash};
 use ed25519_dalek::{Signer as _, SigningKey, Verifier as _};
+use gatelog_bench::fixtures::{EventFixture, NoteFixture, server_check};
 use gatelog_bench::run::{Size, spread};
 use gatelog_bench::{LevelStore, setup_done, sizes, synthetic_leaf};
 use gatelog_core::merkle::{verify_consistency, verify_inclusion};
-use gatelog_core::{Hash, HashReader, LeafIndex, TreeHead, TreeSize, node_hash};
+use gatelog_core::{
+    Hash, HashReader, LeafIndex, TreeHead, TreeSize, checkpoint, leaf_hash, node_hash,
+};
 use sha2::{Digest as _, Sha256};
 
 /// ct-merkle takes a `digest` 0.11 hash.
@@ -122,21 +127,40 @@ impl Proofs {
     }
 }
 
+/// The primitives, each followed at once by the gatelog operations that
+/// rest on it, so that each ratio is measured back to back.
 fn floor(c: &mut Criterion) {
     let mut g = c.benchmark_group("floor");
-    for (len, label) in [(64usize, "64 B"), (1024, "1 KiB")] {
-        let data = vec![0x5a; len];
-        g.throughput(Throughput::Bytes(len as u64));
-        g.bench_function(format!("sha256 {label}"), |b| {
-            b.iter(|| Sha256::digest(black_box(&data)))
-        });
-    }
+    let (l, r) = (leaf_hash(b"l"), leaf_hash(b"r"));
+    let small = vec![0x5a; 64];
+    g.throughput(Throughput::Bytes(64));
+    g.bench_function("sha256 64 B", |b| {
+        b.iter(|| Sha256::digest(black_box(&small)))
+    });
+    g.bench_function("gatelog: node hash", |b| {
+        b.iter(|| node_hash(black_box(&l), black_box(&r)))
+    });
+    let large = vec![0x5a; 1024];
+    g.throughput(Throughput::Bytes(1024));
+    g.bench_function("sha256 1 KiB", |b| {
+        b.iter(|| Sha256::digest(black_box(&large)))
+    });
+    g.bench_function("gatelog: leaf hash, 1 KiB leaf", |b| {
+        b.iter(|| leaf_hash(black_box(&large)))
+    });
+
     g.throughput(Throughput::Elements(1));
     let key = SigningKey::from_bytes(&[11; 32]);
     let public = key.verifying_key();
     let message = vec![0x42; 200];
     let signature = key.sign(&message);
+    let notes = NoteFixture::new();
+    let log = notes.log_verifier();
+    let events = EventFixture::new();
     g.bench_function("ed25519 sign", |b| b.iter(|| key.sign(black_box(&message))));
+    g.bench_function("gatelog: checkpoint sign", |b| {
+        b.iter(|| notes.checkpoint.sign(&notes.log_key).unwrap())
+    });
     g.bench_function("ed25519 verify", |b| {
         b.iter(|| public.verify(black_box(&message), &signature).unwrap())
     });
@@ -146,6 +170,12 @@ fn floor(c: &mut Criterion) {
                 .verify_strict(black_box(&message), &signature)
                 .unwrap()
         })
+    });
+    g.bench_function("gatelog: checkpoint open", |b| {
+        b.iter(|| checkpoint::open(black_box(&notes.signed), &log).unwrap())
+    });
+    g.bench_function("gatelog: server envelope check", |b| {
+        b.iter(|| server_check(&events.submitters, black_box(&events.envelope_json)).unwrap())
     });
     g.finish();
 }
