@@ -49,3 +49,29 @@ fn configuration_errors_exit_2_with_a_message() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("garbage"));
 }
+
+#[test]
+fn check_needs_a_log_and_a_key_and_says_so() {
+    let empty = tempfile::tempdir().unwrap();
+    let path = empty.path().display().to_string();
+    let out = server(&["check", "--data", &path]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no log"));
+    assert!(!empty.path().join("db").exists(), "check created nothing");
+    // A store, but no key to verify its checkpoint with.
+    let log = tempfile::tempdir().unwrap();
+    drop(gatelog_server::store::rocks::RocksStore::open(&log.path().join("db")).unwrap());
+    let path = log.path().display().to_string();
+    let out = server(&["check", "--data", &path]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no log key"));
+    let out = server(&["check", "--data", &path, "--log-key", "nonsense"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--log-key"));
+    let out = server(&["check", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("--data") && help.contains("--log-key"),
+        "{help}"
+    );
+}

@@ -49,11 +49,14 @@ fn verifier(args: &CheckArgs) -> Result<VerifierKey, String> {
 
 /// Runs the command.
 pub fn run(args: CheckArgs) -> ExitCode {
+    let db = args.data.join("db");
+    if !db.join("CURRENT").exists() {
+        return cannot(format!("{} holds no log (no RocksDB store)", db.display()));
+    }
     let key = match verifier(&args) {
         Ok(k) => k,
         Err(e) => return cannot(e),
     };
-    let db = args.data.join("db");
     let scratch = match tempfile::Builder::new().prefix("gatelog-check-").tempdir() {
         Ok(d) => d,
         Err(e) => return cannot(format!("cannot create a scratch folder: {e}")),
