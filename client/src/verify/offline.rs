@@ -7,6 +7,7 @@
 //! the log's key. Where this departs from tlog-proof: proofs are grouped per
 //! release in one JSON file, and the checkpoint is repeated in each proof.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use gatelog_core::tlog_proof::TlogProof;
@@ -66,7 +67,9 @@ pub fn read(bytes: &[u8]) -> Result<Vec<FetchedRelease>, BundleFileError> {
     if v["format"] != FORMAT {
         return Err(bad("not a gatelog-offline-bundle/v1 file"));
     }
-    let mut notes: Vec<Arc<Vec<u8>>> = Vec::new();
+    // Keyed by the note bytes: a linear search made a bundle of many
+    // distinct notes quadratic (200,000 proofs ran for many minutes).
+    let mut notes: HashMap<Vec<u8>, Arc<Vec<u8>>> = HashMap::new();
     let mut out = Vec::new();
     for r in v["releases"].as_array().ok_or_else(|| bad("releases"))? {
         let mut entries = Vec::new();
@@ -75,17 +78,10 @@ pub fn read(bytes: &[u8]) -> Result<Vec<FetchedRelease>, BundleFileError> {
             let proof = TlogProof::parse(text.as_bytes())
                 .map_err(|e| BundleFileError::Malformed(e.to_string()))?;
             // Share identical checkpoint notes so each is verified once.
-            let note = match notes
-                .iter()
-                .find(|n| n.as_slice() == proof.checkpoint.as_slice())
-            {
-                Some(n) => n.clone(),
-                None => {
-                    let n = Arc::new(proof.checkpoint.clone());
-                    notes.push(n.clone());
-                    n
-                }
-            };
+            let note = notes
+                .entry(proof.checkpoint.clone())
+                .or_insert_with(|| Arc::new(proof.checkpoint.clone()))
+                .clone();
             entries.push(ReceivedEntry {
                 index: proof.index,
                 leaf: proof
