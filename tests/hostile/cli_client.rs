@@ -90,6 +90,23 @@ fn key(name: &str, seed: u8) -> SignerKey {
     SignerKey::from_seed(name, SignatureType::Ed25519, &[seed; 32]).expect("key")
 }
 
+/// An offline bundle of `n` proofs of one release, each with its own
+/// (unsigned) checkpoint note.
+fn many_notes(n: usize) -> String {
+    let proofs: Vec<String> = (0..n)
+        .map(|i| {
+            serde_json::to_string(&format!(
+                "c2sp.org/tlog-proof@v1\nextra e30=\nindex 0\n\nnote {i}\n"
+            ))
+            .expect("json")
+        })
+        .collect();
+    format!(
+        r#"{{"format":"gatelog-offline-bundle/v1","releases":[{{"package":"@acme/widget","version":"1.0.0","proofs":[{}]}}]}}"#,
+        proofs.join(",")
+    )
+}
+
 /// The placeholders of the client rows.
 pub fn vars(log: &TestLog) -> Vars {
     let good = lockfile(
@@ -168,6 +185,8 @@ pub fn rows(log: &TestLog) -> Vec<CliCase> {
         case("offline bundle: checkpoint signed by another key", g, &verify(&["--offline", "{dir}/b.json"]), 1, "does not verify").file("package-lock.json", good)
             .file("b.json", format!(r#"{{"format":"gatelog-offline-bundle/v1","releases":[{{"package":"@acme/widget","version":"1.0.0","proofs":[{}]}}]}}"#,
                 serde_json::to_string(&format!("c2sp.org/tlog-proof@v1\nextra e30=\nindex 0\n\n{}", String::from_utf8_lossy(&stranger_note))).expect("json"))),
+        case("offline bundle: 200,000 proofs with distinct checkpoints (quadratic before)", g, &verify(&["--offline", "{dir}/b.json"]), 1, "checkpoint does not verify")
+            .file("package-lock.json", good).file("b.json", many_notes(200_000)),
         case("offline bundle: /dev/zero", g, &verify(&["--offline", "/dev/zero"]), 2, "larger than").file("package-lock.json", good),
         // Policy files.
         case("policy: missing", g, &verify(&["--policy", "{dir}/p.toml"]), 2, "p.toml").file("package-lock.json", good),
