@@ -79,6 +79,10 @@ fn path_of(v: &Value) -> Result<Vec<Hash>, ClientError> {
         .collect()
 }
 
+/// Largest answer read from a log (a bundles answer for a lockfile of
+/// 5,000 releases is tens of MiB).
+pub const MAX_ANSWER: usize = 512 << 20;
+
 impl LogClient {
     /// A client for the log at `base` (e.g. `http://127.0.0.1:8080`).
     pub fn new(base: &str, key: VerifierKey) -> Result<LogClient, ClientError> {
@@ -95,12 +99,26 @@ impl LogClient {
         })
     }
 
-    async fn answer(resp: reqwest::Response) -> Result<Vec<u8>, ClientError> {
+    async fn answer(mut resp: reqwest::Response) -> Result<Vec<u8>, ClientError> {
         let status = resp.status();
-        let body = resp
-            .bytes()
+        // Read with a cap: a log that streams without end is refused, not
+        // buffered until memory runs out.
+        let too_large =
+            || ClientError::Malformed(format!("the answer is larger than {MAX_ANSWER} bytes"));
+        if resp.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
             .await
-            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         if !status.is_success() {
             let message = serde_json::from_slice::<Value>(&body)
                 .ok()
@@ -111,7 +129,7 @@ impl LogClient {
                 message,
             });
         }
-        Ok(body.to_vec())
+        Ok(body)
     }
 
     async fn get(&self, path: &str) -> Result<Vec<u8>, ClientError> {
