@@ -24,6 +24,9 @@ pub enum FetchError {
     },
 }
 
+/// Largest answer read: an entry bundle is at most 256 leaves of 64 KiB.
+const MAX_ANSWER: usize = 32 << 20;
+
 /// Hash tiles kept per follower step; a step reads few distinct tiles.
 const TILE_CACHE: usize = 4096;
 
@@ -58,7 +61,7 @@ impl LogReader {
 
     async fn get(&self, path: &str) -> Result<Vec<u8>, FetchError> {
         let url = format!("{}/{path}", self.base);
-        let resp = self
+        let mut resp = self
             .http
             .get(&url)
             .send()
@@ -71,11 +74,25 @@ impl LogReader {
                 status: status.as_u16(),
             });
         }
-        let body = resp
-            .bytes()
+        // Read with a cap: a log that streams without end is refused, not
+        // buffered until memory runs out.
+        let too_large =
+            || FetchError::Unreachable(format!("GET {url}: larger than {MAX_ANSWER} bytes"));
+        if resp.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
             .await
-            .map_err(|e| FetchError::Unreachable(format!("GET {url}: {e}")))?;
-        Ok(body.to_vec())
+            .map_err(|e| FetchError::Unreachable(format!("GET {url}: {e}")))?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     /// The log's current checkpoint, unverified.
