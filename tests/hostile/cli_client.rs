@@ -135,6 +135,7 @@ pub fn vars(log: &TestLog) -> Vars {
                 "{stranger_private}",
                 key("registry.example", 77).to_private_text(),
             ),
+            ("{endless}", crate::common::endless_log()),
         ],
     }
 }
@@ -219,6 +220,10 @@ pub fn rows(log: &TestLog) -> Vec<CliCase> {
         case("proof consistency: a forked note", g, &["proof", "consistency", "--old", "{dir}/old", "--log", "{log}", "--log-key", "{lkey}"], 1, "SECURITY ERROR").file("old", forged_note(log, 3)),
         case("checkpoint: garbage state", g, &["checkpoint", "--log", "{log}", "--log-key", "{lkey}", "--state-dir", "{dir}/state"], 3, "does not verify").file(&state, "garbage"),
         case("checkpoint: forked state", g, &["checkpoint", "--log", "{log}", "--log-key", "{lkey}", "--state-dir", "{dir}/state"], 1, "SECURITY ERROR").file(&state, forged_note(log, 5)),
+        // Answers of a hostile log.
+        case("a log whose answers never end", g, &["checkpoint", "--log", "{endless}", "--log-key", "{lkey}", "--state-dir", "{dir}/state"], 3, "larger than 536870912 bytes"),
+        case("verify against a log whose answers never end", g, &["verify", "--log", "{endless}", "--log-key", "{lkey}", "--registry-key", "{rkey}", "--lockfile", "{dir}/package-lock.json", "--no-state"], 3, "larger than 536870912 bytes")
+            .file("package-lock.json", good),
         // Other inputs.
         case("entry: beyond the log", g, &["entry", "18446744073709551615", "--log", "{log}", "--log-key", "{lkey}"], 1, "no entry 18446744073709551615"),
         case("entry: index overflows u64", g, &["entry", "18446744073709551616", "--log", "{log}", "--log-key", "{lkey}"], 2, "invalid value"),

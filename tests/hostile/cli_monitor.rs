@@ -16,6 +16,7 @@ pub fn vars(log: &TestLog) -> Vars {
             ("{log}", log.url()),
             ("{lkey}", log.vkey.clone()),
             ("{other_lkey}", other.verifier().to_string()),
+            ("{endless}", crate::common::endless_log()),
         ],
     }
 }
@@ -101,6 +102,8 @@ pub fn rows() -> Vec<CliCase> {
         flag("watch pattern with a space", &["--watch", "a b"], "is not a package pattern"),
         case("flag: start beyond the log", m, &["--log", "{log}", "--log-key", "{lkey}", "--state", "{dir}/state", "--once", "--start-at", "18446744073709551615", "--quiet"],
             2, "--start-at 18446744073709551615 is beyond the log's 5 entries"),
+        case("a log whose answers never end", m, &["--log", "{endless}", "--log-key", "{lkey}", "--state", "{dir}/state", "--once", "--start-at-end"], 3,
+            "larger than 33554432 bytes"),
         case("state: a file, not a folder", m, &with(&NEW, &[]), 2, "state").file("state", "a file"),
         case("state: a damaged database", m, &with(&AGAIN, &[]), 2, "state database").setup(&with(&NEW, &[])).file("state/CURRENT", "garbage\n"),
         existing("a state of another log", with(&["--log", "{log}", "--log-key", "{other_lkey}", "--state", "{dir}/state", "--once"], &[]),

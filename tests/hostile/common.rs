@@ -67,3 +67,43 @@ pub fn request(method: &str, path: &str, body: &[u8]) -> Vec<u8> {
     r.extend_from_slice(body);
     r
 }
+
+/// A hostile log: every request gets `200` and a chunked body that never
+/// ends. Returns its base URL; the thread lives as long as the test.
+pub fn endless_log() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut s = stream;
+                read_request(&mut s);
+                let chunk = vec![b'a'; 1 << 20];
+                let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+                let mut ok = s.write_all(head.as_bytes()).is_ok();
+                while ok {
+                    ok = write!(s, "{:x}\r\n", chunk.len()).is_ok()
+                        && s.write_all(&chunk).is_ok()
+                        && s.write_all(b"\r\n").is_ok();
+                }
+            });
+        }
+    });
+    url
+}
+
+/// Reads one request (head and `Content-Length` body) off `s`.
+fn read_request(s: &mut TcpStream) {
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") && s.read(&mut byte).is_ok_and(|n| n == 1) {
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&raw).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let _ = s.read_exact(&mut vec![0; length]);
+}
