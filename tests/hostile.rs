@@ -6,7 +6,7 @@
 //! and the files a tool was given are compared too.
 //!
 //! Adding a case is one line in the table of its module. Each test prints
-//! how many cases it ran; docs/reliability-hostile.md lists the classes.
+//! how many cases it ran; docs/reliability.md lists the classes.
 
 #[path = "hostile/cli.rs"]
 mod cli;
