@@ -228,12 +228,24 @@ struct HammerArgs {
     /// alert on), wait for its signed checkpoint, and exit.
     #[arg(long, value_name = "PACKAGE")]
     attack_direct_publish: Option<String>,
-    /// Concurrent writers (with --rate: requests in flight at most).
+    /// Concurrent writers (with --rate: requests in flight at most); 0 only
+    /// reads, for --duration or --max-seconds.
     #[arg(long, default_value_t = 8)]
     writers: usize,
-    /// Concurrent verifying readers.
+    /// Concurrent verifying readers: checkpoints with consistency proofs,
+    /// and release bundles of published releases.
     #[arg(long, default_value_t = 2)]
     readers: usize,
+    /// Concurrent proof readers: inclusion proofs of random entries from
+    /// `GET /v1/proofs/inclusion`, each verified against a verified
+    /// checkpoint.
+    #[arg(long, default_value_t = 0)]
+    proof_readers: usize,
+    /// Concurrent tile readers: inclusion proofs of random entries built
+    /// here from the log's tiles (fetched once), each verified; reported
+    /// apart from the log's proofs.
+    #[arg(long, default_value_t = 0)]
+    tile_readers: usize,
     /// Envelopes per request (1 = one event per request).
     #[arg(long, default_value_t = 256)]
     batch_size: usize,
@@ -585,6 +597,8 @@ fn hammer_cmd(h: HammerArgs) -> Result<u8, Failure> {
         log: h.log,
         writers: h.writers,
         readers: h.readers,
+        proof_readers: h.proof_readers,
+        tile_readers: h.tile_readers,
         batch_size: h.batch_size,
         releases: h.releases.unwrap_or(if h.duration.is_some() {
             u64::MAX

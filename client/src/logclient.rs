@@ -369,6 +369,42 @@ impl LogClient {
         })
     }
 
+    /// Fetches the inclusion proof of entry `index` in the tree of `head`
+    /// (from a checkpoint the caller verified) and verifies it; the leaf
+    /// hash is computed here from the leaf the log returns.
+    pub async fn verified_inclusion_at(
+        &self,
+        index: u64,
+        head: &TreeHead,
+    ) -> Result<Ack, ClientError> {
+        let (i, size) = (index.to_string(), head.size.0.to_string());
+        let body = self
+            .get_query(
+                "/v1/proofs/inclusion",
+                &[("index", i.as_str()), ("tree_size", size.as_str())],
+            )
+            .await?;
+        let v: Value =
+            serde_json::from_slice(&body).map_err(|e| ClientError::Malformed(e.to_string()))?;
+        let (proven, _, leaf_hash) = proven_entry(&v, head)?;
+        if proven.0 != index {
+            return Err(ClientError::Verification(
+                "the log answered with another entry".into(),
+            ));
+        }
+        Ok(Ack {
+            index: proven,
+            leaf_hash,
+            head: *head,
+        })
+    }
+
+    /// Fetches a c2sp.org/tlog-tiles resource (`tile/…`) as it is; the
+    /// caller verifies what it builds from it.
+    pub async fn tile(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+        self.get(&format!("/{path}")).await
+    }
+
     /// Fetches entry `index` with its proof against the latest checkpoint,
     /// verifies both, and decodes the leaf and its event.
     pub async fn verified_entry(
