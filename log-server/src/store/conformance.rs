@@ -88,7 +88,9 @@ fn appended_data_reads_back<S: LogStore>(s: &S) {
         assert_eq!(l, &leaf(i as u64));
     }
     assert_eq!(s.read_leaves(37, 5).unwrap()[0], leaf(37));
+    assert_eq!(s.read_leaves(37, 1).unwrap(), vec![leaf(37)]);
     assert!(s.read_leaves(98, 3).is_err(), "reading past the end fails");
+    assert!(s.read_leaves(n, 1).is_err(), "reading past the end fails");
     // Every size's root is recomputable from stored nodes.
     for size in [1, 2, 7, 8, 63, 64, 99, 100] {
         let size = TreeSize(size);
@@ -110,6 +112,21 @@ fn appended_data_reads_back<S: LogStore>(s: &S) {
     assert_eq!(
         s.lookup(&IndexKey::LeafHash(leaf_hash(&leaf(42)))).unwrap(),
         Some(LeafIndex(42))
+    );
+    // Many lookups at once answer like one at a time, absent keys too.
+    let keys = [
+        IndexKey::LeafHash(leaf_hash(&leaf(7))),
+        IndexKey::Envelope(Hash::sha256(b"never logged")),
+        IndexKey::PackageHead("p1".into()),
+        IndexKey::PackageHead("no such package".into()),
+    ];
+    assert_eq!(
+        s.lookup_many(&keys).unwrap(),
+        keys.iter().map(|k| s.lookup(k).unwrap()).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        s.lookup_many(&keys).unwrap(),
+        [Some(LeafIndex(7)), None, Some(LeafIndex(97)), None]
     );
     // The head pointer is overwritten by later leaves of the package.
     assert_eq!(

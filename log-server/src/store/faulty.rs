@@ -197,11 +197,17 @@ impl<S: LogStore> LogStore for FaultyStore<S> {
     fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
         self.read(Op::ReadHashes, || self.inner.read_hashes(ids))
     }
+    fn read_stored_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        self.inner.read_stored_hashes(ids)
+    }
     fn read_leaves(&self, start: u64, count: u64) -> Result<Vec<Vec<u8>>, StoreError> {
         self.read(Op::ReadLeaves, || self.inner.read_leaves(start, count))
     }
     fn lookup(&self, key: &IndexKey) -> Result<Option<LeafIndex>, StoreError> {
         self.read(Op::Lookup, || self.inner.lookup(key))
+    }
+    fn lookup_many(&self, keys: &[IndexKey]) -> Result<Vec<Option<LeafIndex>>, StoreError> {
+        self.inner.lookup_many(keys)
     }
     fn scan(
         &self,

@@ -15,8 +15,9 @@
 //! [`LogStore::put_checkpoint`] (synced). Everything else reads, and reads
 //! never wait for a writer.
 //!
-//! Backends: [`rocks::RocksStore`] (the real one) and
-//! [`memory::MemoryStore`]; both pass [`conformance`].
+//! Backends: [`rocks::RocksStore`] (the real one, keeping the tree's upper
+//! levels in memory: [`upper`]) and [`memory::MemoryStore`]; both pass
+//! [`conformance`].
 
 #[cfg(test)]
 pub mod conformance;
@@ -24,6 +25,7 @@ pub mod conformance;
 pub mod faulty;
 pub mod memory;
 pub mod rocks;
+pub mod upper;
 
 use gatelog_core::{Hash, LeafIndex, NodeId, ProofError, TreeSize};
 
@@ -117,11 +119,22 @@ pub trait LogStore: Send + Sync + 'static {
     /// node is [`StoreError::Missing`].
     fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError>;
 
+    /// Like [`LogStore::read_hashes`], but from the durable storage itself,
+    /// past any copy in memory: for checking what a write left on disk.
+    fn read_stored_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        self.read_hashes(ids)
+    }
+
     /// Leaves `[start, start + count)`; a missing leaf is an error.
     fn read_leaves(&self, start: u64, count: u64) -> Result<Vec<Vec<u8>>, StoreError>;
 
     /// The index a unique key points to.
     fn lookup(&self, key: &IndexKey) -> Result<Option<LeafIndex>, StoreError>;
+
+    /// [`LogStore::lookup`] of many unique keys at once, in the order asked.
+    fn lookup_many(&self, keys: &[IndexKey]) -> Result<Vec<Option<LeafIndex>>, StoreError> {
+        keys.iter().map(|k| self.lookup(k)).collect()
+    }
 
     /// Up to `limit` indexes of a list key greater than `after`, ascending.
     fn scan(

@@ -14,20 +14,31 @@
 //!
 //! String parts are length-prefixed (u16 BE) so no name can be a prefix of
 //! another key.
+//!
+//! Reads: the tree's upper levels come from memory ([`UpperLevels`]);
+//! bloom filters (in the memtable and the tables) make lookups of keys that
+//! do not exist, such as a new envelope's digest, cheap.
 
 use std::path::Path;
 
 use gatelog_core::{Hash, LeafIndex, NodeId, TreeSize};
-use rocksdb::{DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions};
+use rocksdb::{
+    BlockBasedOptions, Cache, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
+};
 
+use super::upper::{self, UpperLevels};
 use super::{AppendBatch, IndexKey, LogStore, StoreError, TreeState};
 
 const STATE: &[u8] = b"Mstate";
 const CHECKPOINT: &[u8] = b"Mcheckpoint";
 
+/// Block cache for tables on disk; recent entries are in the memtables.
+const BLOCK_CACHE_BYTES: usize = 64 << 20;
+
 /// A RocksDB-backed log store.
 pub struct RocksStore {
     db: DB,
+    upper: UpperLevels,
 }
 
 fn backend(e: rocksdb::Error) -> StoreError {
@@ -109,9 +120,21 @@ impl RocksStore {
         // Surface corruption as errors instead of skipping damaged data.
         opts.set_paranoid_checks(true);
         opts.increase_parallelism(2);
-        Ok(RocksStore {
+        // Whole-key bloom filters: most lookups (envelope digests, package
+        // heads of new packages) are for keys that are not there.
+        opts.set_memtable_whole_key_filtering(true);
+        opts.set_memtable_prefix_bloom_ratio(0.05);
+        let mut table = BlockBasedOptions::default();
+        table.set_bloom_filter(10.0, false);
+        table.set_block_cache(&Cache::new_lru_cache(BLOCK_CACHE_BYTES));
+        opts.set_block_based_table_factory(&table);
+        let store = RocksStore {
             db: DB::open(&opts, path).map_err(backend)?,
-        })
+            upper: UpperLevels::default(),
+        };
+        let size = store.state()?.size;
+        store.fill_upper(upper::missing(size, &[]))?;
+        Ok(store)
     }
 
     /// Opens the database in `path` read-only, as a RocksDB secondary
@@ -139,6 +162,37 @@ impl RocksStore {
         opts.set_sync(true);
         self.db.write_opt(batch, &opts).map_err(backend)
     }
+
+    /// Reads node ranges `(level, first, end)` from the database into the
+    /// upper levels.
+    fn fill_upper(&self, ranges: Vec<(u8, u64, u64)>) -> Result<(), StoreError> {
+        for (level, first, end) in ranges {
+            let from = node_key(NodeId { level, index: first });
+            let iter = self
+                .db
+                .iterator(IteratorMode::From(&from, Direction::Forward));
+            let mut hashes = Vec::with_capacity((end - first) as usize);
+            for (index, item) in (first..end).zip(iter) {
+                let (key, value) = item.map_err(backend)?;
+                let id = NodeId { level, index };
+                if *key != node_key(id) {
+                    return Err(StoreError::Missing(format!("node {id:?}")));
+                }
+                hashes.push(
+                    Hash::from_slice(&value)
+                        .ok_or_else(|| StoreError::Corrupt(format!("node {id:?} is not 32 bytes")))?,
+                );
+            }
+            if (hashes.len() as u64) < end - first {
+                return Err(StoreError::Missing(format!(
+                    "node level {level} index {}",
+                    first + hashes.len() as u64
+                )));
+            }
+            self.upper.extend(level, first, &hashes);
+        }
+        Ok(())
+    }
 }
 
 impl LogStore for RocksStore {
@@ -165,6 +219,24 @@ impl LogStore for RocksStore {
     }
 
     fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        let kept: Vec<Option<Hash>> = ids.iter().map(|id| self.upper.get(*id)).collect();
+        if kept.iter().all(Option::is_some) {
+            return Ok(kept.into_iter().flatten().collect());
+        }
+        let rest: Vec<NodeId> = ids
+            .iter()
+            .zip(&kept)
+            .filter(|(_, k)| k.is_none())
+            .map(|(id, _)| *id)
+            .collect();
+        let mut read = self.read_stored_hashes(&rest)?.into_iter();
+        Ok(kept
+            .into_iter()
+            .map(|k| k.or_else(|| read.next()).unwrap_or_default())
+            .collect())
+    }
+
+    fn read_stored_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
         let keys: Vec<[u8; 10]> = ids.iter().map(|id| node_key(*id)).collect();
         self.db
             .multi_get(&keys)
@@ -179,6 +251,13 @@ impl LogStore for RocksStore {
     }
 
     fn read_leaves(&self, start: u64, count: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        if count == 1 {
+            // A point read is much cheaper than an iterator.
+            return match self.db.get(leaf_key(start)).map_err(backend)? {
+                Some(leaf) => Ok(vec![leaf]),
+                None => Err(StoreError::Missing(format!("leaf {start}"))),
+            };
+        }
         let mut out = Vec::with_capacity(count.min(4096) as usize);
         let from = leaf_key(start);
         let iter = self
@@ -205,6 +284,17 @@ impl LogStore for RocksStore {
             None => Ok(None),
             Some(v) => Ok(Some(LeafIndex(read_u64(&v, "index value")?))),
         }
+    }
+
+    fn lookup_many(&self, keys: &[IndexKey]) -> Result<Vec<Option<LeafIndex>>, StoreError> {
+        self.db
+            .multi_get(keys.iter().map(|k| index_key(b'U', k)))
+            .into_iter()
+            .map(|got| match got.map_err(backend)? {
+                None => Ok(None),
+                Some(v) => Ok(Some(LeafIndex(read_u64(&v, "index value")?))),
+            })
+            .collect()
     }
 
     fn scan(
@@ -264,7 +354,16 @@ impl LogStore for RocksStore {
         let mut state = batch.state.size.0.to_be_bytes().to_vec();
         state.extend_from_slice(&batch.state.clock.to_be_bytes());
         wb.put(STATE, state);
-        self.write_synced(wb)
+        self.write_synced(wb)?;
+        // Durable now: keep the new upper nodes (and any a failed but
+        // persisted write left out) in memory.
+        let gaps = self.upper.absorb(batch.state.size, &batch.nodes);
+        if let Err(e) = self.fill_upper(gaps) {
+            // The write stands; those nodes are read from the database
+            // until a later write fills the gap.
+            tracing::warn!("upper tree levels not cached: {e}");
+        }
+        Ok(())
     }
 
     fn put_checkpoint(&self, size: TreeSize, note: &[u8]) -> Result<(), StoreError> {
@@ -289,6 +388,41 @@ mod tests {
             dirs.lock().unwrap().push(dir);
             store
         });
+    }
+
+    /// Every complete subtree of a tree of `size`, lowest level first.
+    fn all_nodes(size: u64) -> Vec<NodeId> {
+        (0..64u8)
+            .flat_map(|level| (0..size >> level).map(move |index| NodeId { level, index }))
+            .collect()
+    }
+
+    #[test]
+    fn upper_levels_in_memory_match_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let ids = all_nodes(1000);
+        let expected = {
+            let s = RocksStore::open(dir.path()).unwrap();
+            super::super::conformance::fill(&s, 1000);
+            // 1000 leaves: 15 nodes at level 6, down to 1 at level 9.
+            assert_eq!(s.upper.lengths(), vec![15, 7, 3, 1]);
+            let stored = s.read_stored_hashes(&ids).unwrap();
+            assert_eq!(s.read_hashes(&ids).unwrap(), stored);
+            stored
+        };
+        // Reopened, the levels are read back from the database.
+        let s = RocksStore::open(dir.path()).unwrap();
+        assert_eq!(s.upper.lengths(), vec![15, 7, 3, 1]);
+        assert_eq!(s.read_hashes(&ids).unwrap(), expected);
+        // A node that does not exist is still an error.
+        let beyond = NodeId {
+            level: 6,
+            index: 15,
+        };
+        assert!(matches!(
+            s.read_hashes(&[beyond]),
+            Err(StoreError::Missing(_))
+        ));
     }
 
     #[test]
