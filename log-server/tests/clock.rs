@@ -52,12 +52,8 @@ fn log_one(seq: &mut Sequencer<RocksStore>, store: &RocksStore, n: u64) -> u64 {
     let envelope = reg.publish_direct("left-pad", &format!("1.0.{n}"), &n.to_le_bytes(), 1);
     let event = Event::from_envelope(&envelope).unwrap();
     let (reply, mut rx) = tokio::sync::oneshot::channel();
-    seq.commit(vec![Submission {
-        envelope,
-        event,
-        reply,
-    }])
-    .unwrap();
+    seq.commit(vec![Submission::new(envelope, event, reply)])
+        .unwrap();
     let ack = rx.try_recv().expect("answered").expect("accepted");
     let bytes = store.read_leaves(ack.index.0, 1).unwrap().remove(0);
     Leaf::parse(&bytes).unwrap().logged_at()

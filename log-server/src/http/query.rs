@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::direct_json;
 use super::error::ApiError;
 use super::integrity;
 use super::json::{checkpoint_json, entry_json};
@@ -77,6 +78,32 @@ fn entries_with_proofs(
     Ok(out)
 }
 
+/// One entry and its inclusion proof at `size`, as JSON: one point read of
+/// the leaf and one read of the lowest proof hashes (the upper levels are
+/// in memory). That is cheap enough to run on the async worker: handing it
+/// to the blocking pool costs more than the reads.
+fn entry_answer(
+    store: &dyn LogStore,
+    index: LeafIndex,
+    size: TreeSize,
+) -> Result<Response, ApiError> {
+    let nodes = inclusion_proof_nodes(index, size).map_err(StoreError::from)?;
+    let mut ids = Vec::with_capacity(nodes.len() + 1);
+    ids.push(NodeId::leaf(index));
+    ids.extend(nodes);
+    let hashes = store.read_hashes(&ids)?;
+    let leaf = store
+        .read_leaves(index.0, 1)?
+        .pop()
+        .ok_or_else(|| StoreError::Missing(format!("leaf {index}")))?;
+    let proof = inclusion_proof(index, size, &hashes[1..]).map_err(StoreError::from)?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        direct_json::entry(index, &leaf, &hashes[0], &proof),
+    )
+        .into_response())
+}
+
 /// Query of `GET /v1/entries/{index}`.
 #[derive(Deserialize)]
 pub struct SizeQuery {
@@ -97,10 +124,7 @@ pub async fn entry(
             "no entry {index} in a tree of size {size}"
         )));
     }
-    let store: Store = state.store.clone();
-    let mut entries =
-        blocking(move || entries_with_proofs(&*store, &[LeafIndex(index)], size)).await?;
-    Ok(Json(entries.remove(0)).into_response())
+    entry_answer(&*state.store, LeafIndex(index), size)
 }
 
 /// Query of `GET /v1/proofs/inclusion`.
@@ -118,16 +142,15 @@ pub async fn inclusion(
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
     let size = size_for(&state, q.tree_size)?;
-    let store: Store = state.store.clone();
     let index = match (q.index, q.leaf_hash) {
         (Some(i), None) => LeafIndex(i),
         (None, Some(h)) => {
             let hash = Hash::from_hex(&h).ok_or_else(|| {
                 ApiError::bad_request("bad_leaf_hash", "leaf_hash must be 64 hex digits")
             })?;
-            let s = store.clone();
-            blocking(move || s.lookup(&IndexKey::LeafHash(hash)))
-                .await?
+            state
+                .store
+                .lookup(&IndexKey::LeafHash(hash))?
                 .ok_or_else(|| ApiError::not_found(format!("no entry with leaf hash {h}")))?
         }
         _ => {
@@ -142,8 +165,7 @@ pub async fn inclusion(
             "no entry {index} in a tree of size {size}"
         )));
     }
-    let mut entries = blocking(move || entries_with_proofs(&*store, &[index], size)).await?;
-    Ok(Json(entries.remove(0)).into_response())
+    entry_answer(&*state.store, index, size)
 }
 
 /// Query of `GET /v1/proofs/consistency`.

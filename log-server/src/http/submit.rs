@@ -1,27 +1,34 @@
 //! The write API: `POST /v1/entries` (one DSSE envelope) and
 //! `POST /v1/entries/batch` (a JSON array of envelopes).
 //!
-//! Everything that can be checked without the log happens here, in
-//! parallel across requests: size limits, envelope and event parsing,
-//! the submitter's signature and rate. The sequencer then checks references
-//! and logs the entry. A refused request changes nothing.
+//! Everything that can be checked without the log happens here, on all
+//! cores (the rayon pool, so the async workers stay free to move bytes):
+//! size limits, envelope and event parsing, the submitter's signature, the
+//! envelope digest, and device signatures the sequencer's cache allows
+//! ([`crate::sequencer::precheck`]); then the submitter's rate. The
+//! sequencer then checks references and logs the entry. A refused request
+//! changes nothing.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
-use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatelog_core::dsse::EVENT_PAYLOAD_TYPE;
-use gatelog_core::{Envelope, Event};
+use gatelog_core::{Envelope, Event, Hash, SignedCheckpoint};
+use rayon::prelude::*;
 use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
 use super::AppState;
+use super::direct_json;
 use super::error::ApiError;
 use super::json::{accepted_json, with_warnings};
 use crate::clock::Skew;
+use crate::sequencer::precheck::{DeviceCheck, precheck};
 use crate::sequencer::{Accepted, Submission};
 use crate::submitters::SubmitterError;
 
@@ -85,8 +92,17 @@ fn refuse_submitter(e: SubmitterError) -> ApiError {
     }
 }
 
-/// Parses and checks one envelope; returns it with its event and submitter.
-fn check_envelope(state: &AppState, bytes: &[u8]) -> Result<(Envelope, Event, String), ApiError> {
+/// An envelope that passed every check that needs no log.
+struct Checked {
+    envelope: Envelope,
+    event: Event,
+    submitter: String,
+    digest: Hash,
+    device_check: Option<DeviceCheck>,
+}
+
+/// Parses and checks one envelope.
+fn check_envelope(state: &AppState, bytes: &[u8]) -> Result<Checked, ApiError> {
     let envelope = Envelope::from_json(bytes)
         .map_err(|e| ApiError::bad_request("bad_envelope", e.to_string()))?;
     envelope
@@ -110,16 +126,43 @@ fn check_envelope(state: &AppState, bytes: &[u8]) -> Result<(Envelope, Event, St
             ),
         ));
     }
-    Ok((envelope, event, submitter))
+    Ok(Checked {
+        digest: Hash::sha256(&envelope.to_json()),
+        device_check: precheck(state.sequencer.cache(), &event),
+        envelope,
+        event,
+        submitter,
+    })
+}
+
+/// Runs CPU-bound work on the rayon pool (one thread per core) and waits
+/// for it without blocking an async worker.
+async fn on_cores<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let (tx, rx) = oneshot::channel();
+    rayon::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.await.map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the check of the request did not finish",
+        )
+    })
 }
 
 type Reply = oneshot::Receiver<Result<Accepted, crate::sequencer::SubmitError>>;
 
-fn enqueue(state: &AppState, envelope: Envelope, event: Event) -> Result<Reply, ApiError> {
+fn enqueue(state: &AppState, c: Checked) -> Result<Reply, ApiError> {
     let (reply, rx) = oneshot::channel();
     state.sequencer.submit(Submission {
-        envelope,
-        event,
+        envelope: c.envelope,
+        event: c.event,
+        digest: c.digest,
+        device_check: c.device_check,
+        received: Instant::now(),
         reply,
     })?;
     Ok(rx)
@@ -134,17 +177,27 @@ async fn outcome(state: &AppState, rx: Reply) -> Result<Accepted, ApiError> {
 }
 
 /// The acknowledgement's JSON, with a warning for a skewed event time
-/// (counted once, when the entry is new).
-fn answer(state: &AppState, acc: &Accepted, skew: Option<&Skew>) -> serde_json::Value {
-    if let Some(s) = skew.filter(|_| !acc.duplicate) {
-        state.metrics.record_time_skew(s.direction());
+/// (counted once, when the entry is new). Skewed times are rare, so their
+/// answers take the slower generic serializer.
+fn answer(state: &AppState, acc: &Accepted, skew: Option<&Skew>) -> String {
+    match skew {
+        None => direct_json::accepted(acc),
+        Some(s) => {
+            if !acc.duplicate {
+                state.metrics.record_time_skew(s.direction());
+            }
+            with_warnings(accepted_json(acc), Some(s)).to_string()
+        }
     }
-    with_warnings(accepted_json(acc), skew)
 }
 
 fn rejected(state: &AppState, e: ApiError) -> ApiError {
     state.metrics.record_reject(e.code);
     e
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// `POST /v1/entries`.
@@ -156,24 +209,25 @@ pub async fn submit_one(State(state): State<Arc<AppState>>, body: Body) -> Respo
             } else {
                 StatusCode::CREATED
             };
-            (status, Json(answer(&state, &acc, skew.as_ref()))).into_response()
+            json_response(status, answer(&state, &acc, skew.as_ref()))
         }
         Err(e) => rejected(&state, e).into_response(),
     }
 }
 
 async fn submit_one_inner(
-    state: &AppState,
+    state: &Arc<AppState>,
     body: Body,
 ) -> Result<(Accepted, Option<Skew>), ApiError> {
     let bytes = read_body(body, MAX_ENTRY_BODY).await?;
-    let (envelope, event, submitter) = check_envelope(state, &bytes)?;
+    let st = state.clone();
+    let checked = on_cores(move || check_envelope(&st, &bytes)).await??;
     state
         .submitters
-        .charge(&submitter, 1)
+        .charge(&checked.submitter, 1)
         .map_err(refuse_submitter)?;
-    let skew = state.skew.judge(&event);
-    let rx = enqueue(state, envelope, event)?;
+    let skew = state.skew.judge(&checked.event);
+    let rx = enqueue(state, checked)?;
     Ok((outcome(state, rx).await?, skew))
 }
 
@@ -181,21 +235,14 @@ async fn submit_one_inner(
 /// order; each is either an acknowledgement or an error object.
 pub async fn submit_batch(State(state): State<Arc<AppState>>, body: Body) -> Response {
     match submit_batch_inner(&state, body).await {
-        Ok(results) => (
-            StatusCode::OK,
-            Json(serde_json::json!({ "results": results })),
-        )
-            .into_response(),
+        Ok(results) => json_response(StatusCode::OK, results),
         Err(e) => rejected(&state, e).into_response(),
     }
 }
 
-async fn submit_batch_inner(
-    state: &AppState,
-    body: Body,
-) -> Result<Vec<serde_json::Value>, ApiError> {
-    let bytes = read_body(body, MAX_BATCH_BODY).await?;
-    let raw: Vec<&RawValue> = serde_json::from_slice(&bytes).map_err(|e| {
+/// Parses a batch body and checks every envelope, in parallel.
+fn check_batch(state: &AppState, bytes: &[u8]) -> Result<Vec<Result<Checked, ApiError>>, ApiError> {
+    let raw: Vec<&RawValue> = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request(
             "bad_batch",
             format!("expected a JSON array of envelopes: {e}"),
@@ -211,38 +258,65 @@ async fn submit_batch_inner(
             ),
         ));
     }
-    // Check everything first; charge each submitter once for its entries.
-    let checked: Vec<_> = raw
-        .iter()
+    Ok(raw
+        .par_iter()
         .map(|r| check_envelope(state, r.get().as_bytes()))
-        .collect();
-    let mut per_submitter: std::collections::HashMap<&str, u32> = Default::default();
-    for (_, _, s) in checked.iter().flatten() {
-        *per_submitter.entry(s.as_str()).or_default() += 1;
+        .collect())
+}
+
+async fn submit_batch_inner(state: &Arc<AppState>, body: Body) -> Result<String, ApiError> {
+    let bytes = read_body(body, MAX_BATCH_BODY).await?;
+    let st = state.clone();
+    // Check everything first; charge each submitter once for its entries.
+    let checked = on_cores(move || check_batch(&st, &bytes)).await??;
+    let mut per_submitter: HashMap<&str, u32> = HashMap::new();
+    for c in checked.iter().flatten() {
+        *per_submitter.entry(c.submitter.as_str()).or_default() += 1;
     }
     for (name, n) in per_submitter {
         state.submitters.charge(name, n).map_err(refuse_submitter)?;
     }
     let mut waiting = Vec::with_capacity(checked.len());
     for c in checked {
-        waiting.push(c.and_then(|(envelope, event, _)| {
-            let skew = state.skew.judge(&event);
-            Ok((enqueue(state, envelope, event)?, skew))
+        waiting.push(c.and_then(|c| {
+            let skew = state.skew.judge(&c.event);
+            Ok((enqueue(state, c)?, skew))
         }));
     }
-    let mut results = Vec::with_capacity(waiting.len());
-    for w in waiting {
+    let mut out = String::with_capacity(waiting.len() * 1200 + 16);
+    out.push_str("{\"results\":[");
+    // Answers of one batch share their checkpoint: serialize it once.
+    let mut checkpoint: Option<(Arc<SignedCheckpoint>, String)> = None;
+    for (i, w) in waiting.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
         let r = match w {
             Ok((rx, skew)) => outcome(state, rx).await.map(|acc| (acc, skew)),
             Err(e) => Err(e),
         };
-        results.push(match r {
-            Ok((acc, skew)) => answer(state, &acc, skew.as_ref()),
+        match r {
+            Ok((acc, Some(skew))) => out.push_str(&answer(state, &acc, Some(&skew))),
+            Ok((acc, None)) => {
+                if !checkpoint
+                    .as_ref()
+                    .is_some_and(|(cp, _)| Arc::ptr_eq(cp, &acc.checkpoint))
+                {
+                    let text = direct_json::checkpoint_text(&acc.checkpoint);
+                    checkpoint = Some((acc.checkpoint.clone(), text));
+                }
+                let text = checkpoint.as_ref().map_or("", |(_, t)| t.as_str());
+                direct_json::push_accepted(&mut out, &acc, text);
+            }
             Err(e) => {
                 state.metrics.record_reject(e.code);
-                serde_json::json!({"error": e.code, "message": e.message, "status": e.status.as_u16()})
+                out.push_str(
+                    &serde_json::json!({"error": e.code, "message": e.message, "status": e.status.as_u16()})
+                        .to_string(),
+                );
             }
-        });
+        }
     }
-    Ok(results)
+    out.push_str("]}");
+    Ok(out)
 }

@@ -22,7 +22,15 @@
 //! 5. **Publish** the checkpoint to readers.
 //! 6. **Answer** every submitter with its index, leaf hash, inclusion proof
 //!    and the checkpoint.
+//!
+//! The work that does not depend on the order of entries happens before,
+//! on the HTTP handlers' threads: parsing, the submitter's signature, the
+//! envelope digest, and device signatures the [`cache`] allows checking
+//! ([`precheck`]). The sequencer keeps the order-dependent checks, with
+//! recent entries and device keys from the cache instead of the store.
 
+pub mod cache;
+pub mod precheck;
 pub mod references;
 
 use std::collections::HashMap;
@@ -44,7 +52,13 @@ use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::published::Published;
 use crate::store::{AppendBatch, IndexKey, LogStore, StoreError, TreeState};
+use cache::{LogCache, RECENT_ENTRIES};
+use precheck::DeviceCheck;
 use references::ReferenceError;
+
+/// Packages whose latest entry the sequencer remembers; beyond, it starts
+/// over (a miss is one store lookup).
+const HEADS: usize = 262_144;
 
 /// How the sequencer batches.
 #[derive(Clone, Copy, Debug)]
@@ -73,8 +87,33 @@ pub struct Submission {
     pub envelope: Envelope,
     /// Its decoded, validated event.
     pub event: Event,
+    /// SHA-256 of the envelope's canonical JSON (resubmissions are found
+    /// by it).
+    pub digest: Hash,
+    /// Its device signature, if checked ahead ([`precheck`]).
+    pub device_check: Option<DeviceCheck>,
+    /// When it arrived: its batch closes one interval later.
+    pub received: Instant,
     /// Where the answer goes.
     pub reply: oneshot::Sender<Result<Accepted, SubmitError>>,
+}
+
+impl Submission {
+    /// A submission of a verified envelope and its event, arriving now.
+    pub fn new(
+        envelope: Envelope,
+        event: Event,
+        reply: oneshot::Sender<Result<Accepted, SubmitError>>,
+    ) -> Submission {
+        Submission {
+            digest: Hash::sha256(&envelope.to_json()),
+            envelope,
+            event,
+            device_check: None,
+            received: Instant::now(),
+            reply,
+        }
+    }
 }
 
 /// A logged entry, as acknowledged to its submitter.
@@ -116,6 +155,7 @@ pub enum SubmitError {
 #[derive(Clone)]
 pub struct SequencerHandle {
     tx: SyncSender<Submission>,
+    cache: Arc<LogCache>,
 }
 
 impl SequencerHandle {
@@ -123,7 +163,13 @@ impl SequencerHandle {
     #[cfg(test)]
     pub fn detached(pool_size: usize) -> (SequencerHandle, Receiver<Submission>) {
         let (tx, rx) = sync_channel(pool_size);
-        (SequencerHandle { tx }, rx)
+        let cache = Arc::new(LogCache::new(RECENT_ENTRIES, 0));
+        (SequencerHandle { tx, cache }, rx)
+    }
+
+    /// What the sequencer remembers of recent entries and device keys.
+    pub fn cache(&self) -> &LogCache {
+        &self.cache
     }
 
     /// Queues a submission without waiting; `Busy` when the pool is full.
@@ -145,6 +191,9 @@ pub struct Sequencer<S: LogStore> {
     metrics: Arc<Metrics>,
     range: CompactRange,
     state: TreeState,
+    cache: Arc<LogCache>,
+    /// The latest durable entry of recently seen packages.
+    heads: HashMap<String, LeafIndex>,
 }
 
 /// One entry of the batch being built, and who to tell.
@@ -176,6 +225,8 @@ impl<S: LogStore> Sequencer<S> {
             metrics,
             range,
             state,
+            cache: Arc::new(LogCache::new(RECENT_ENTRIES, state.size.0)),
+            heads: HashMap::new(),
         })
     }
 
@@ -188,6 +239,7 @@ impl<S: LogStore> Sequencer<S> {
         alive: Arc<AtomicBool>,
     ) -> (SequencerHandle, JoinHandle<()>) {
         let (tx, rx) = sync_channel(config.pool_size.max(1));
+        let cache = self.cache.clone();
         alive.store(true, Ordering::SeqCst);
         let thread = std::thread::Builder::new()
             .name("gatelog-sequencer".into())
@@ -196,12 +248,14 @@ impl<S: LogStore> Sequencer<S> {
                 alive.store(false, Ordering::SeqCst);
             })
             .expect("spawn sequencer thread");
-        (SequencerHandle { tx }, thread)
+        (SequencerHandle { tx, cache }, thread)
     }
 
     fn run(mut self, rx: Receiver<Submission>, config: SequencerConfig) {
         while let Ok(first) = rx.recv() {
-            let deadline = Instant::now() + config.batch_interval;
+            // The interval runs from the first submission's arrival, so time
+            // it waited while the previous batch committed counts.
+            let deadline = first.received + config.batch_interval;
             let mut batch = vec![first];
             while batch.len() < config.max_batch {
                 let left = deadline.saturating_duration_since(Instant::now());
@@ -228,24 +282,27 @@ impl<S: LogStore> Sequencer<S> {
             first: committed.0,
             ..AppendBatch::default()
         };
+        let (logged, stored_heads) = match self.prefetch(&batch) {
+            Ok(found) => found,
+            Err(e) => {
+                for sub in batch {
+                    let _ = sub.reply.send(Err(SubmitError::Storage(e.to_string())));
+                }
+                return Ok(());
+            }
+        };
         let mut pending = Vec::with_capacity(batch.len());
         let mut envelopes: HashMap<Hash, LeafIndex> = HashMap::new();
         let mut heads: HashMap<String, LeafIndex> = HashMap::new();
+        let mut fresh: Vec<(Hash, Arc<Event>)> = Vec::new();
         let mut state = self.state;
         for sub in batch {
-            let canonical = sub.envelope.to_json();
-            let digest = Hash::sha256(&canonical);
+            let digest = sub.digest;
             // Step 1: assign. Identical resubmissions get the existing index.
-            let known = match envelopes.get(&digest) {
-                Some(i) => Some(*i),
-                None => match self.store.lookup(&IndexKey::Envelope(digest)) {
-                    Ok(found) => found,
-                    Err(e) => {
-                        let _ = sub.reply.send(Err(SubmitError::Storage(e.to_string())));
-                        continue;
-                    }
-                },
-            };
+            let known = envelopes
+                .get(&digest)
+                .copied()
+                .or_else(|| logged.get(&digest).copied().flatten());
             if let Some(index) = known {
                 pending.push(Pending {
                     reply: sub.reply,
@@ -254,7 +311,13 @@ impl<S: LogStore> Sequencer<S> {
                 });
                 continue;
             }
-            if let Err(e) = references::check(&*self.store, committed, &sub.event) {
+            if let Err(e) = references::check(
+                &*self.store,
+                &self.cache,
+                committed,
+                &sub.event,
+                sub.device_check.as_ref(),
+            ) {
                 let answer = match e {
                     ReferenceError::Store(s) => SubmitError::Storage(s.to_string()),
                     refused => SubmitError::Reference(refused),
@@ -262,17 +325,12 @@ impl<S: LogStore> Sequencer<S> {
                 let _ = sub.reply.send(Err(answer));
                 continue;
             }
-            let package = sub.event.package.as_str().to_owned();
-            let prev = match heads.get(&package) {
-                Some(i) => Some(*i),
-                None => match self.store.lookup(&IndexKey::PackageHead(package.clone())) {
-                    Ok(found) => found,
-                    Err(e) => {
-                        let _ = sub.reply.send(Err(SubmitError::Storage(e.to_string())));
-                        continue;
-                    }
-                },
-            };
+            let package = sub.event.package.as_str();
+            let prev = heads
+                .get(package)
+                .or_else(|| self.heads.get(package))
+                .copied()
+                .or_else(|| stored_heads.get(package).copied().flatten());
             let logged_at = self.clock.now_ms().max(state.clock);
             let leaf = match Leaf::new(logged_at, prev, sub.envelope) {
                 Ok(leaf) => leaf,
@@ -293,7 +351,8 @@ impl<S: LogStore> Sequencer<S> {
             state.size = index.tree_size_including();
             state.clock = logged_at;
             envelopes.insert(digest, index);
-            heads.insert(package, index);
+            heads.insert(package.to_owned(), index);
+            fresh.push((hash, Arc::new(sub.event)));
             pending.push(Pending {
                 reply: sub.reply,
                 index,
@@ -316,8 +375,9 @@ impl<S: LogStore> Sequencer<S> {
                 return Ok(());
             }
             self.state = state;
-            // Step 3: check the root against what the store now holds.
-            let stored = self.store.read_hashes(&root_nodes(state.size))?;
+            // Step 3: check the root against what the store now holds on
+            // disk (not a copy in memory).
+            let stored = self.store.read_stored_hashes(&root_nodes(state.size))?;
             let stored_root = root_from_nodes(state.size, &stored)?;
             if stored_root != self.range.root() {
                 fail_all(pending, &StoreError::Corrupt("root mismatch".into()));
@@ -327,6 +387,12 @@ impl<S: LogStore> Sequencer<S> {
                     self.range.root()
                 )));
             }
+            // Durable: later checks may use these entries from memory.
+            self.cache.add(committed.0, fresh);
+            if self.heads.len() + heads.len() > HEADS {
+                self.heads.clear();
+            }
+            self.heads.extend(heads);
         }
 
         // Step 4: sign and store, if the published checkpoint is behind.
@@ -363,6 +429,47 @@ impl<S: LogStore> Sequencer<S> {
             Err(e) => fail_all(pending, &e),
         }
         Ok(())
+    }
+
+    /// Reads, one batch read each, which envelopes of `batch` are logged
+    /// already, and the latest entry of its packages the sequencer does not
+    /// remember.
+    #[allow(clippy::type_complexity)]
+    fn prefetch(
+        &self,
+        batch: &[Submission],
+    ) -> Result<
+        (
+            HashMap<Hash, Option<LeafIndex>>,
+            HashMap<String, Option<LeafIndex>>,
+        ),
+        StoreError,
+    > {
+        let mut digests: Vec<Hash> = batch.iter().map(|s| s.digest).collect();
+        digests.sort_unstable();
+        digests.dedup();
+        let keys: Vec<IndexKey> = digests.iter().map(|d| IndexKey::Envelope(*d)).collect();
+        let logged = digests
+            .into_iter()
+            .zip(self.store.lookup_many(&keys)?)
+            .collect();
+        let mut packages: Vec<&str> = batch
+            .iter()
+            .map(|s| s.event.package.as_str())
+            .filter(|p| !self.heads.contains_key(*p))
+            .collect();
+        packages.sort_unstable();
+        packages.dedup();
+        let keys: Vec<IndexKey> = packages
+            .iter()
+            .map(|p| IndexKey::PackageHead((*p).to_owned()))
+            .collect();
+        let heads = packages
+            .into_iter()
+            .map(str::to_owned)
+            .zip(self.store.lookup_many(&keys)?)
+            .collect();
+        Ok((logged, heads))
     }
 
     /// Builds every submitter's answer. Proofs of one batch share most of
@@ -454,11 +561,14 @@ impl<S: LogStore> Sequencer<S> {
         }
     }
 
-    /// After a failed write: believe the store, whatever it kept.
+    /// After a failed write: believe the store, whatever it kept, and
+    /// forget what was remembered of it.
     fn reload(&mut self) -> Result<(), StoreError> {
         let state = self.store.state()?;
         self.range = load_range(&*self.store, state)?;
         self.state = state;
+        self.cache.reset(state.size.0);
+        self.heads.clear();
         Ok(())
     }
 }

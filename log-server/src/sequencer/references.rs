@@ -3,10 +3,17 @@
 //! judge them (a publish without approval is accepted), but it refuses
 //! events that point at entries that do not exist or do not match, and
 //! approvals whose device signature fails against the key the log holds.
+//!
+//! Recent entries and known device keys come from the [`LogCache`];
+//! anything else is read from the store, with the same outcome.
+
+use std::sync::Arc;
 
 use gatelog_core::event::{DeviceKind, EventBody, RefField};
 use gatelog_core::{Event, Hash, Leaf, LeafIndex, TreeSize, leaf_hash};
 
+use super::cache::{DeviceId, DeviceKey, LogCache};
+use super::precheck::DeviceCheck;
 use crate::store::{IndexKey, LogStore, StoreError};
 
 /// Why an event was refused by a check against the log.
@@ -64,12 +71,46 @@ pub fn read_event<S: LogStore + ?Sized>(
     Ok((leaf_hash(&bytes), event))
 }
 
+/// [`read_event`] through the cache of recent entries.
+fn cached_event<S: LogStore + ?Sized>(
+    store: &S,
+    cache: &LogCache,
+    index: LeafIndex,
+) -> Result<(Hash, Arc<Event>), StoreError> {
+    match cache.event(index) {
+        Some(hit) => Ok(hit),
+        None => read_event(store, index).map(|(hash, event)| (hash, Arc::new(event))),
+    }
+}
+
+/// [`device_key`] through the cache of device keys (a miss is read from
+/// the store and remembered).
+fn cached_device_key<S: LogStore + ?Sized>(
+    store: &S,
+    cache: &LogCache,
+    event: &Event,
+    maintainer: &str,
+    device_id: &str,
+) -> Result<DeviceKey, StoreError> {
+    let id = DeviceId::new(event, maintainer, device_id);
+    if let Some(key) = cache.device(&id) {
+        return Ok(key);
+    }
+    let key = device_key(store, event, maintainer, device_id)?;
+    cache.put_device(id, key);
+    Ok(key)
+}
+
 /// Checks every reference of `event` against the first `size` entries, and
-/// an approval's device signature against the logged device key.
+/// an approval's device signature against the logged device key. A
+/// `precheck` made against the same stage hash and key stands for
+/// verifying the signature again.
 pub fn check<S: LogStore + ?Sized>(
     store: &S,
+    cache: &LogCache,
     size: TreeSize,
     event: &Event,
+    precheck: Option<&DeviceCheck>,
 ) -> Result<(), ReferenceError> {
     let mut stage_hash = None;
     for (field, index) in event.references() {
@@ -81,7 +122,7 @@ pub fn check<S: LogStore + ?Sized>(
                 size,
             });
         }
-        let (hash, referenced) = read_event(store, index)?;
+        let (hash, referenced) = cached_event(store, cache, index)?;
         event
             .check_reference(field, &referenced)
             .map_err(|e| ReferenceError::Mismatch {
@@ -97,10 +138,13 @@ pub fn check<S: LogStore + ?Sized>(
         && approve.device_signature.is_some()
         && approve.device.kind.signs()
         && let Some((registered_at, key)) =
-            device_key(store, event, &approve.maintainer, &approve.device.id)?
-        && approve
-            .verify_device_signature(&event.package, &stage_hash, &key)
-            .is_err()
+            cached_device_key(store, cache, event, &approve.maintainer, &approve.device.id)?
+        && !match precheck.filter(|p| p.applies_to(&stage_hash, registered_at, &key)) {
+            Some(checked) => checked.valid,
+            None => approve
+                .verify_device_signature(&event.package, &stage_hash, &key)
+                .is_ok(),
+        }
     {
         return Err(ReferenceError::BadDeviceSignature {
             device: approve.device.id.clone(),

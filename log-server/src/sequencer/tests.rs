@@ -74,11 +74,7 @@ impl<S: LogStore> Harness<S> {
                 let (reply, rx) = oneshot::channel();
                 receivers.push(rx);
                 let event = Event::from_envelope(&envelope).unwrap();
-                Submission {
-                    envelope,
-                    event,
-                    reply,
-                }
+                Submission::new(envelope, event, reply)
             })
             .collect();
         self.seq.commit(batch).unwrap();
@@ -90,6 +86,29 @@ impl<S: LogStore> Harness<S> {
 
     fn one(&mut self, envelope: Envelope) -> Answer {
         self.commit(vec![envelope]).pop().unwrap()
+    }
+
+    /// Commits one envelope with a device check made ahead of sequencing.
+    fn one_prechecked(&mut self, envelope: Envelope, check: Option<DeviceCheck>) -> Answer {
+        let (reply, rx) = oneshot::channel();
+        let event = Event::from_envelope(&envelope).unwrap();
+        let mut sub = Submission::new(envelope, event, reply);
+        sub.device_check = check;
+        self.seq.commit(vec![sub]).unwrap();
+        rx.blocking_recv().unwrap()
+    }
+
+    /// A new sequencer over the same store: nothing remembered.
+    fn restart(&mut self) {
+        self.seq = Sequencer::new(
+            self.store.clone(),
+            self.key.clone(),
+            Origin::new(ORIGIN).unwrap(),
+            self.clock.clone(),
+            self.seq.published.clone(),
+            Arc::new(Metrics::new()),
+        )
+        .unwrap();
     }
 
     fn size(&self) -> TreeSize {
@@ -205,6 +224,16 @@ fn logged_at_never_goes_backwards() {
 
 #[test]
 fn bad_references_are_refused_and_change_nothing() {
+    bad_references_are_refused(false);
+}
+
+#[test]
+fn bad_references_are_refused_from_the_store_after_a_restart() {
+    // A new sequencer remembers nothing: every check reads the store.
+    bad_references_are_refused(true);
+}
+
+fn bad_references_are_refused(restart: bool) {
     let mut h = harness(MemoryStore::new());
     let dev = device_key(1);
     h.one(
@@ -213,6 +242,9 @@ fn bad_references_are_refused_and_change_nothing() {
     )
     .unwrap();
     let [stage, approve, _] = h.release("@acme/widget", "1.0.0");
+    if restart {
+        h.restart();
+    }
     let before = (h.size(), h.seq.published.get().to_bytes());
     let tgz = b"@acme/widget-1.0.0";
     let cases = [
@@ -286,6 +318,73 @@ fn bad_references_are_refused_and_change_nothing() {
         h.one(h.reg.publish_direct("@acme/widget", "1.0.1", b"evil", 1))
             .is_ok()
     );
+}
+
+/// A device check made before sequencing counts only for the stage hash and
+/// key it was made with: a forged one for another key, or one made before
+/// the device was registered again, is checked anew.
+#[test]
+fn device_checks_made_ahead_count_only_for_the_current_key() {
+    let mut h = harness(MemoryStore::new());
+    let (old, new) = (device_key(1), device_key(2));
+    h.one(
+        h.reg
+            .device_register("@acme/widget", "alice", "key-1", &old, 50),
+    )
+    .unwrap();
+    let tgz = b"@acme/widget-1.0.0";
+    let stage = h
+        .one(
+            h.reg
+                .stage("@acme/widget", "1.0.0", tgz, "acme/widget", 100),
+        )
+        .unwrap();
+    let approve = |key| {
+        h.reg.approve(
+            "@acme/widget",
+            "1.0.0",
+            tgz,
+            stage.index,
+            &stage.leaf_hash,
+            "alice",
+            Some(("key-1", key)),
+            200,
+        )
+    };
+    let (by_old, by_new) = (approve(&old), approve(&new));
+    // The cache lets a handler check the approval by the registered key.
+    let event = Event::from_envelope(&by_old).unwrap();
+    let ahead = precheck::precheck(&h.seq.cache, &event).expect("stage and key are cached");
+    assert!(ahead.valid);
+    // A check claiming validity for a key the log does not hold is ignored.
+    let forged = DeviceCheck {
+        key: new.verifying_key().to_bytes(),
+        ..ahead
+    };
+    assert!(matches!(
+        h.one_prechecked(by_new.clone(), Some(forged)),
+        Err(SubmitError::Reference(
+            ReferenceError::BadDeviceSignature { .. }
+        ))
+    ));
+    // The device is registered again with the new key: the check made
+    // ahead with the old key no longer applies, and the old key's
+    // signature is refused.
+    h.one(
+        h.reg
+            .device_register("@acme/widget", "alice", "key-1", &new, 150),
+    )
+    .unwrap();
+    assert!(matches!(
+        h.one_prechecked(by_old, Some(ahead)),
+        Err(SubmitError::Reference(
+            ReferenceError::BadDeviceSignature { .. }
+        ))
+    ));
+    let event = Event::from_envelope(&by_new).unwrap();
+    let fresh = precheck::precheck(&h.seq.cache, &event).unwrap();
+    assert!(fresh.valid);
+    h.one_prechecked(by_new, Some(fresh)).unwrap();
 }
 
 /// Every write step fails both ways; afterwards the log keeps working,
@@ -435,11 +534,7 @@ impl FaultRun {
         for _ in 0..10 {
             let (reply, rx) = oneshot::channel();
             let event = Event::from_envelope(env).unwrap();
-            let sub = Submission {
-                envelope: env.clone(),
-                event,
-                reply,
-            };
+            let sub = Submission::new(env.clone(), event, reply);
             let seq = self.seq.as_mut().unwrap();
             let fatal = seq.commit(vec![sub]).is_err();
             // A dropped reply is an error answer too (the HTTP side says `stopped`).

@@ -122,7 +122,9 @@ fn appended_data_reads_back<S: LogStore>(s: &S) {
     ];
     assert_eq!(
         s.lookup_many(&keys).unwrap(),
-        keys.iter().map(|k| s.lookup(k).unwrap()).collect::<Vec<_>>()
+        keys.iter()
+            .map(|k| s.lookup(k).unwrap())
+            .collect::<Vec<_>>()
     );
     assert_eq!(
         s.lookup_many(&keys).unwrap(),
