@@ -5,6 +5,8 @@
 //! serializing [`super::json::accepted_json`] and [`super::json::entry_json`]
 //! gives (keys in sorted order, no whitespace), which the tests check.
 
+use std::sync::{Arc, Mutex};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use gatelog_core::{Hash, InclusionProof, LeafIndex, SignedCheckpoint};
@@ -45,10 +47,24 @@ fn push_proof(out: &mut String, proof: &InclusionProof) {
     out.push('}');
 }
 
-/// A checkpoint's JSON object, serialized once and shared by the answers
-/// that carry it.
-pub fn checkpoint_text(cp: &SignedCheckpoint) -> String {
-    checkpoint_json(cp).to_string()
+/// The latest checkpoint serialized, and its JSON text.
+type LastCheckpoint = Option<(Arc<SignedCheckpoint>, Arc<str>)>;
+
+/// Answers of one batch, and of the many single submissions of one batch,
+/// carry the same checkpoint: it is serialized once.
+static LAST_CHECKPOINT: Mutex<LastCheckpoint> = Mutex::new(None);
+
+/// A checkpoint's JSON object as text.
+pub fn checkpoint_text(cp: &Arc<SignedCheckpoint>) -> Arc<str> {
+    let mut last = LAST_CHECKPOINT.lock().unwrap_or_else(|e| e.into_inner());
+    match &*last {
+        Some((seen, text)) if Arc::ptr_eq(seen, cp) => text.clone(),
+        _ => {
+            let text: Arc<str> = checkpoint_json(cp).to_string().into();
+            *last = Some((cp.clone(), text.clone()));
+            text
+        }
+    }
 }
 
 /// Appends the acknowledgement of `a`; `checkpoint` is
@@ -91,8 +107,6 @@ pub fn entry(index: LeafIndex, leaf: &[u8], leaf_hash: &Hash, proof: &InclusionP
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use gatelog_core::keys::{SignatureType, SignerKey};
     use gatelog_core::{Checkpoint, Origin, TreeHead, TreeSize};
 

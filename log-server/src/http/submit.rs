@@ -18,7 +18,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatelog_core::dsse::EVENT_PAYLOAD_TYPE;
-use gatelog_core::{Envelope, Event, Hash, SignedCheckpoint};
+use gatelog_core::{Envelope, Event, Hash};
 use rayon::prelude::*;
 use serde_json::value::RawValue;
 use tokio::sync::oneshot;
@@ -285,8 +285,6 @@ async fn submit_batch_inner(state: &Arc<AppState>, body: Body) -> Result<String,
     }
     let mut out = String::with_capacity(waiting.len() * 1200 + 16);
     out.push_str("{\"results\":[");
-    // Answers of one batch share their checkpoint: serialize it once.
-    let mut checkpoint: Option<(Arc<SignedCheckpoint>, String)> = None;
     for (i, w) in waiting.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -298,15 +296,8 @@ async fn submit_batch_inner(state: &Arc<AppState>, body: Body) -> Result<String,
         match r {
             Ok((acc, Some(skew))) => out.push_str(&answer(state, &acc, Some(&skew))),
             Ok((acc, None)) => {
-                if !checkpoint
-                    .as_ref()
-                    .is_some_and(|(cp, _)| Arc::ptr_eq(cp, &acc.checkpoint))
-                {
-                    let text = direct_json::checkpoint_text(&acc.checkpoint);
-                    checkpoint = Some((acc.checkpoint.clone(), text));
-                }
-                let text = checkpoint.as_ref().map_or("", |(_, t)| t.as_str());
-                direct_json::push_accepted(&mut out, &acc, text);
+                let checkpoint = direct_json::checkpoint_text(&acc.checkpoint);
+                direct_json::push_accepted(&mut out, &acc, &checkpoint);
             }
             Err(e) => {
                 state.metrics.record_reject(e.code);
