@@ -129,6 +129,21 @@ impl Shared {
     }
 }
 
+/// How many stages to sign before the clock starts: none when only
+/// reading, else what the run can use, up to [`workload::PRESIGNED_STAGES`].
+fn presign(config: &HammerConfig) -> u64 {
+    if config.writers == 0 {
+        return 0;
+    }
+    let mut n = config.releases.min(workload::PRESIGNED_STAGES);
+    if let Some(rate) = config.rate {
+        // A paced run offers about rate × seconds events, a third of them stages.
+        let stages = rate * config.max_duration.as_secs_f64() / 3.0;
+        n = n.min(stages.ceil() as u64 + 1);
+    }
+    n
+}
+
 fn count_error(shared: &Shared, e: &ClientError) {
     if matches!(e, ClientError::Verification(_)) {
         shared.failures.fetch_add(1, Ordering::Relaxed);
@@ -151,7 +166,7 @@ pub async fn run(
     let start_size = first.head().size.0;
     let shared = Arc::new(Shared {
         client,
-        workload: Workload::new(registry, config.packages, config.releases),
+        workload: Workload::new(registry, config.packages, config.releases, presign(config)),
         accepted: AtomicU64::new(0),
         refused: AtomicU64::new(0),
         failures: AtomicU64::new(0),

@@ -45,11 +45,12 @@ pub struct Workload {
 const TIME: i64 = 1_780_000_000;
 
 /// Stages signed before the run starts, at most (about 1 KiB each).
-const PRESIGNED_STAGES: u64 = 100_000;
+pub const PRESIGNED_STAGES: u64 = 100_000;
 
 impl Workload {
-    /// `releases` release chains over `packages` packages.
-    pub fn new(registry: SampleRegistry, packages: u64, releases: u64) -> Workload {
+    /// `releases` release chains over `packages` packages, the first
+    /// `presign` stages signed now.
+    pub fn new(registry: SampleRegistry, packages: u64, releases: u64, presign: u64) -> Workload {
         let packages = packages.max(1);
         // One signing device per maintainer; a maintainer has several packages.
         let devices: Vec<SigningKey> = (0..MAINTAINERS).map(|m| device_key(m as u8)).collect();
@@ -75,7 +76,7 @@ impl Workload {
             next_stage: AtomicU64::new(0),
             releases,
         };
-        let presigned = releases.min(PRESIGNED_STAGES);
+        let presigned = releases.min(presign);
         ready.extend(workload.sign_stages(0..presigned));
         workload.ready = Mutex::new(ready);
         workload.next_stage = AtomicU64::new(presigned);
