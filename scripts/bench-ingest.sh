@@ -3,9 +3,14 @@
 # folder, driven from this machine over loopback by `gatelog hammer`:
 #   1. durable ingest through the batch endpoint (release chains, every
 #      acknowledgement verified, 2 verifying readers);
-#   2. durable ingest with one event per request;
+#   2. reads only on that log: the log's inclusion proofs of random entries
+#      (16 proof readers), then proofs built from tiles (4 tile readers);
 #   3. `gatelog verify` of lockfiles of 100, 2,000 and 10,000 packages
-#      against the log from run 1 (5 runs each, median reported).
+#      against the log from run 1 (5 runs each, median reported);
+#   4. the monitor's catch-up and alert delay on that log;
+#   5. durable ingest with one event per request;
+#   6. latency at a fixed offered rate (open loop, BENCH_RATE events/s,
+#      default 2000, in requests of 100 for 20 s, 200 ms batches).
 # Prints each report as JSON and a summary.
 #
 #   scripts/bench-ingest.sh [RELEASES]        (default 30000 release chains)
@@ -43,6 +48,14 @@ start_server batch 200
 "$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
   --releases "$releases" --packages "$packages" --writers 32 --batch-size 1000 --readers 2 --json >"$out/batch.json"
 echo "== batch endpoint (batch interval 200 ms)"; cat "$out/batch.json"
+
+# Reads only, at the size run 1 left: proofs from the log, then from tiles.
+"$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
+  --writers 0 --duration 10 --readers 0 --proof-readers 16 --json >"$out/proofs.json"
+echo "== inclusion proofs from the log (16 proof readers, no writers)"; cat "$out/proofs.json"
+"$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
+  --writers 0 --duration 10 --readers 0 --tile-readers 4 --json >"$out/tile-proofs.json"
+echo "== inclusion proofs built from tiles (4 tile readers, no writers)"; cat "$out/tile-proofs.json"
 
 # Lockfiles of releases the hammer logged: package p at version 1.0.0 is release p.
 for n in 100 2000 10000; do
@@ -104,5 +117,13 @@ start_server single 25
 "$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
   --releases "$((releases / 3))" --packages "$packages" --writers 512 --batch-size 1 --readers 2 --json >"$out/single.json"
 echo "== one event per request (batch interval 25 ms)"; cat "$out/single.json"
+stop_server
+
+rate="${BENCH_RATE:-2000}"
+start_server paced 200
+"$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
+  --rate "$rate" --duration 20 --packages "$packages" --writers 1024 --batch-size 100 --readers 2 \
+  --json >"$out/paced.json"
+echo "== offered $rate events/s, requests of 100 (batch interval 200 ms)"; cat "$out/paced.json"
 stop_server
 echo "reports in $out"

@@ -195,13 +195,13 @@ pub async fn run(
     };
     let writers: Vec<_> = match schedule {
         _ if config.writers == 0 => Vec::new(),
-        Some(schedule) => vec![tokio::spawn(writers::paced(
-            shared.clone(),
-            schedule,
-            batch,
-            config.writers,
-            deadline,
-        ))],
+        Some(schedule) => {
+            let (shared, writers) = (shared.clone(), config.writers);
+            let requests = tokio::runtime::Handle::current();
+            vec![tokio::task::spawn_blocking(move || {
+                writers::paced_on_own_thread(shared, schedule, batch, writers, deadline, requests)
+            })]
+        }
         None => (0..config.writers)
             .map(|_| {
                 let shared = shared.clone();
