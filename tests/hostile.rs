@@ -70,10 +70,7 @@ fn the_monitor_refuses_hostile_config_keys_and_state_and_changes_nothing() {
     let key = gatelog_core::VerifierKey::parse(&log.vkey).expect("log key");
     let vars = cli_monitor::vars(&log);
     // The control run: a new state over the seeded log, no alert.
-    cli::control(
-        &cli::case("control", "gatelog-monitor", &cli_monitor::NEW, 0, ""),
-        &vars,
-    );
+    cli::control(&cli_monitor::control(), &vars);
     let head = common::head(log.server.addr, &key);
     let unchanged = |case: &str, _: &std::path::Path| {
         common::assert_unchanged(log.server.addr, &key, head, case)

@@ -34,6 +34,17 @@ pub const NEW: [&str; 9] = [
     "0",
 ];
 
+/// The control run: a new state over the seeded log must end with no
+/// alert. The seeded history is dated months before it is logged, so
+/// `time-skew` (tested in tests/time_skew.rs) is off.
+pub fn control() -> CliCase {
+    let args = ["--config", "{dir}/m.toml", "--once", "--start-at", "0"];
+    case("control", "gatelog-monitor", &args, 0, "").file(
+        "m.toml",
+        config_text(b"[rules]\ndisabled = [\"time-skew\"]\n"),
+    )
+}
+
 /// An existing state: no `--start-at`.
 const AGAIN: [&str; 7] = [
     "--log",

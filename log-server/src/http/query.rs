@@ -78,8 +78,9 @@ fn entries_with_proofs(
     Ok(out)
 }
 
-/// One entry and its inclusion proof at `size`, as JSON: one point read of
-/// the leaf and one read of the lowest proof hashes (the upper levels are
+/// One entry and its inclusion proof at `size`, as JSON, checked against
+/// the stored tree: one point read of the leaf and one read of the lowest
+/// proof hashes (the upper levels are
 /// in memory). That is cheap enough to run on the async worker: handing it
 /// to the blocking pool costs more than the reads.
 fn entry_answer(
@@ -97,6 +98,9 @@ fn entry_answer(
         .pop()
         .ok_or_else(|| StoreError::Missing(format!("leaf {index}")))?;
     let proof = inclusion_proof(index, size, &hashes[1..]).map_err(StoreError::from)?;
+    // Never serve damaged storage as good (docs/reliability.md, promise 5).
+    let root = integrity::stored_root(store, size)?;
+    integrity::check_entry(index, &leaf, &hashes[0], &proof, &root)?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         direct_json::entry(index, &leaf, &hashes[0], &proof),
