@@ -16,7 +16,11 @@
 //! (this is what [`Leaf::parse`] then [`Leaf::hash`] does), never a
 //! re-serialization. [`Leaf::parse`] also refuses any byte string that is not
 //! exactly what [`Leaf::new`] would produce for the same content, so one
-//! leaf content has one encoding and one hash.
+//! leaf content has one encoding and one hash. Leaves already in that
+//! encoding are read in one pass (`canonical`); others go through the
+//! full parser, which names what is wrong.
+
+mod canonical;
 
 use serde_json::Value;
 
@@ -115,6 +119,15 @@ impl Leaf {
                 max: MAX_LEAF_SIZE,
             });
         }
+        match canonical::parse(bytes) {
+            Some(leaf) => Ok(leaf),
+            None => Leaf::parse_full(bytes),
+        }
+    }
+
+    /// The full parser: JSON, then the fields, then a comparison with the
+    /// canonical encoding of what was read.
+    fn parse_full(bytes: &[u8]) -> Result<Leaf, LeafError> {
         let value = json::parse_value(bytes)?;
         let obj = Object::new(&value, Path::Root)?;
         obj.only(LEAF_FIELDS)?;
@@ -404,6 +417,81 @@ mod tests {
                     prop_assert_eq!(leaf.as_bytes(), &bytes[..]);
                     prop_assert_eq!(leaf.hash(), leaf_hash(&bytes));
                 }
+            }
+        }
+
+        /// Short strings of what the canonical writer keeps and what it
+        /// escapes, or long ones around the length limits.
+        fn text() -> impl Strategy<Value = String> {
+            let chars = proptest::collection::vec(
+                proptest::sample::select(vec!['a', 'Z', '/', '"', '\\', '\n', '\u{1}', '\u{7f}', 'é', '😀']),
+                0..6,
+            )
+            .prop_map(|cs| cs.into_iter().collect::<String>());
+            prop_oneof![4 => chars, 1 => (250usize..260).prop_map(|n| "k".repeat(n))]
+        }
+
+        fn envelopes() -> impl Strategy<Value = Envelope> {
+            let signature = (text(), proptest::collection::vec(any::<u8>(), 0..70))
+                .prop_map(|(keyid, sig)| Signature { keyid, sig });
+            (
+                proptest::collection::vec(any::<u8>(), 0..40),
+                text(),
+                proptest::collection::vec(signature, 0..6),
+            )
+                .prop_map(|(payload, payload_type, signatures)| Envelope {
+                    payload,
+                    payload_type,
+                    signatures,
+                })
+        }
+
+        fn numbers() -> impl Strategy<Value = u64> {
+            prop_oneof![Just(0), Just(u64::MAX), 0..1000u64, any::<u64>()]
+        }
+
+        /// Byte edits biased towards JSON's own characters.
+        fn edits() -> impl Strategy<Value = Vec<(usize, u8, u8)>> {
+            let byte = prop_oneof![
+                any::<u8>(),
+                proptest::sample::select(b"0123456789\\\"{}[],: nul-.eE+/=A".to_vec()),
+            ];
+            prop_oneof![
+                Just(Vec::new()),
+                proptest::collection::vec((any::<usize>(), byte, 0u8..3), 1..4),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(Config {
+                cases: 4096,
+                failure_persistence: None,
+                rng_seed: RngSeed::Fixed(0xca70),
+                ..Config::default()
+            })]
+
+            /// The one-pass reader accepts only what the full parser
+            /// accepts, with the same result, and every canonical leaf
+            /// whose strings need no escape.
+            #[test]
+            fn the_canonical_reader_agrees_with_the_full_parser(
+                logged_at in numbers(),
+                prev in proptest::option::of(numbers()),
+                envelope in envelopes(),
+                edits in edits(),
+            ) {
+                let mut bytes = encode(logged_at, prev.map(LeafIndex), &envelope);
+                crate::testutil::apply_edits(&mut bytes, &edits);
+                let full = Leaf::parse_full(&bytes);
+                match canonical::parse(&bytes) {
+                    Some(fast) => prop_assert_eq!(&full, &Ok(fast)),
+                    None => prop_assert!(
+                        full.is_err() || bytes.contains(&b'\\'),
+                        "canonical and unescaped, yet not read in one pass: {}",
+                        String::from_utf8_lossy(&bytes)
+                    ),
+                }
+                prop_assert_eq!(Leaf::parse(&bytes), full);
             }
         }
     }

@@ -70,7 +70,7 @@ async fn open_state(
 ) -> Result<Follower, FollowError> {
     let state = State::open(&settings.state)?;
     let registries =
-        (!settings.registries.is_empty()).then(|| Registries::new(&settings.registries));
+        (!settings.registries.is_empty()).then(|| Arc::new(Registries::new(&settings.registries)));
     let setup = Setup {
         log_key: settings.log_key.clone(),
         registries,

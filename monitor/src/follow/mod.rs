@@ -68,7 +68,7 @@ pub struct Setup {
     /// The log's key.
     pub log_key: VerifierKey,
     /// Registry keys to check envelopes with, if any.
-    pub registries: Option<Registries>,
+    pub registries: Option<Arc<Registries>>,
     /// Where a new state starts (refused for an existing one).
     pub start: Option<StartAt>,
     /// Rule thresholds.
@@ -81,7 +81,7 @@ pub struct Setup {
 pub struct Follower {
     reader: LogReader,
     log_key: VerifierKey,
-    registries: Option<Registries>,
+    registries: Option<Arc<Registries>>,
     state: Arc<State>,
     meta: Meta,
     range: CompactRange,
@@ -290,27 +290,28 @@ impl Follower {
         if self.meta.cursor >= size.0 {
             self.state.commit(&self.meta, Commit::default())?;
         }
-        // The next chunk downloads while this one is verified and judged.
+        // The next chunk downloads and decodes while this one is verified,
+        // judged and committed; it is judged only after its own proof.
         let mut next: Option<Prefetch> = None;
         while self.meta.cursor < size.0 {
             let from = self.meta.cursor;
             let to = size.0.min((from / CHUNK + 1) * CHUNK);
-            let fetched = match next.take() {
+            let decoded = match next.take() {
                 Some(task) => task
                     .await
                     .map_err(|e| FollowError::Malformed(format!("download task: {e}")))??,
-                None => fetch_chunk(self.reader.clone(), from, to, size).await?,
+                None => self.prefetch(from, to, size).await?,
             };
             if to < size.0 {
                 let after = size.0.min(to + CHUNK);
-                next = Some(tokio::spawn(fetch_chunk(
-                    self.reader.clone(),
-                    to,
-                    after,
-                    size,
-                )));
+                next = Some(tokio::spawn(self.prefetch(to, after, size)));
             }
-            let (entries, alerts) = self.chunk(&cp, to, fetched).await?;
+            let done = self.chunk(&cp, to, decoded).await;
+            let (entries, alerts) = done.inspect_err(|_| {
+                if let Some(task) = next.take() {
+                    task.abort();
+                }
+            })?;
             progress.entries += entries;
             progress.alerts += alerts;
         }
@@ -363,31 +364,47 @@ impl Follower {
         }
     }
 
-    /// Downloads, verifies, judges and commits entries `[cursor, to)`.
+    /// Downloads and decodes entries `[from, to)` of the tree of `size`
+    /// (nothing is verified against the tree yet).
+    fn prefetch(
+        &self,
+        from: u64,
+        to: u64,
+        size: TreeSize,
+    ) -> impl Future<Output = Result<Vec<decode::Decoded>, FollowError>> + Send + 'static {
+        let reader = self.reader.clone();
+        let registries = self.registries.clone();
+        async move {
+            let (tiles, bundles) = fetch_chunk(reader, from, to, size).await?;
+            tokio::task::spawn_blocking(move || {
+                decode::decode(&tiles, &bundles, from, to, registries.as_deref())
+            })
+            .await
+            .map_err(|e| FollowError::Malformed(format!("decode task: {e}")))?
+        }
+    }
+
+    /// Verifies, judges and commits the decoded entries `[cursor, to)`.
     async fn chunk(
         &mut self,
         cp: &SignedCheckpoint,
         to: u64,
-        (entry_tiles, bundles): Fetched,
+        decoded: Vec<decode::Decoded>,
     ) -> Result<(u64, u64), FollowError> {
         let from = self.meta.cursor;
         let size = cp.head().size;
-        let registries = self.registries.as_ref();
         let started = std::time::Instant::now();
-        let decoded = tokio::task::block_in_place(|| {
-            decode::decode(&entry_tiles, &bundles, from, to, registries)
-        })?;
         let mut range = self.range.clone();
         for d in &decoded {
             range.append(d.leaf_hash);
         }
         // The chunk must extend the verified prefix into the signed tree.
-        let decoded_at = started.elapsed();
         let proof = tiles::consistency(&self.reader, TreeSize(to), size).await?;
         if verify_consistency(&range.head(), &cp.head(), &proof).is_err() {
             let f = self.locate_mismatch(&decoded, size).await?;
             return Err(self.raise(f, size.0, "entries")?);
         }
+        let proven_at = started.elapsed();
 
         let state: &State = &self.state;
         let engine = &mut self.engine;
@@ -439,8 +456,8 @@ impl Follower {
         tracing::debug!(
             from,
             to,
-            decode_ms = decoded_at.as_millis() as u64,
-            judge_ms = (judged_at - decoded_at).as_millis() as u64,
+            prove_ms = proven_at.as_millis() as u64,
+            judge_ms = (judged_at - proven_at).as_millis() as u64,
             commit_ms = (started.elapsed() - judged_at).as_millis() as u64,
             "chunk committed"
         );
@@ -537,8 +554,8 @@ impl Follower {
 /// The entry bundles of a chunk, with the tiles they are.
 type Fetched = (Vec<EntryTile>, Vec<Vec<u8>>);
 
-/// A chunk downloading in the background.
-type Prefetch = tokio::task::JoinHandle<Result<Fetched, FollowError>>;
+/// A chunk downloading and decoding in the background.
+type Prefetch = tokio::task::JoinHandle<Result<Vec<decode::Decoded>, FollowError>>;
 
 /// Downloads the entry bundles holding entries `[from, to)` of the tree of
 /// `size`.

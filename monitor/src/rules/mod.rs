@@ -8,14 +8,15 @@
 //! first entry (`--start-at-end`) are unknown, so history-dependent rules
 //! stay silent about references into them rather than guess.
 //!
-//! Device signatures are checked in parallel at the end of each chunk
-//! ([`Engine::finish_chunk`]); they are the costliest check.
+//! Device signatures, the costliest check, run on the other cores while
+//! the rules go on ([`signatures`]); [`Engine::finish_chunk`] collects them.
 
 mod account;
 mod chain;
 mod clock;
 mod config;
 mod release;
+mod signatures;
 
 #[cfg(test)]
 mod tests;
@@ -23,10 +24,10 @@ mod tests;
 pub use config::RuleConfig;
 
 use ed25519_dalek::VerifyingKey;
-use gatelog_core::event::{Approve, Event, PackageName};
+use gatelog_core::event::Event;
 use gatelog_core::policy::matches;
 use gatelog_core::{Hash, LeafIndex};
-use rayon::prelude::*;
+use signatures::{PendingSignature, Signatures};
 
 use crate::alert::{RuleId, Severity};
 use crate::index::{Index, RecordSource};
@@ -69,15 +70,6 @@ pub struct Finding {
     pub details: serde_json::Map<String, serde_json::Value>,
 }
 
-/// A device signature to check at the end of the chunk.
-struct PendingSignature {
-    finding: Finding,
-    approve: Approve,
-    package: PackageName,
-    stage_leaf_hash: Hash,
-    key: VerifyingKey,
-}
-
 /// Runs the rules over entries in log order.
 pub struct Engine {
     config: RuleConfig,
@@ -85,7 +77,7 @@ pub struct Engine {
     /// First entry this monitor saw (0 unless it started at the end).
     start: u64,
     index: Index,
-    pending: Vec<PendingSignature>,
+    pending: Signatures,
     /// Decompressed device keys by hex: decompressing a point costs as much
     /// as a third of a signature check, and devices approve many times.
     keys: std::collections::HashMap<String, VerifyingKey>,
@@ -105,7 +97,7 @@ impl Engine {
             watch,
             start,
             index: Index::default(),
-            pending: Vec::new(),
+            pending: Signatures::default(),
             keys: Default::default(),
         }
     }
@@ -166,19 +158,10 @@ impl Engine {
         }
     }
 
-    /// Checks the device signatures queued during the chunk (in parallel)
-    /// and returns the findings of those that fail.
+    /// Waits for the device signatures queued during the chunk and returns
+    /// the findings of those that fail, in entry order.
     pub fn finish_chunk(&mut self) -> Vec<Finding> {
-        let pending = std::mem::take(&mut self.pending);
-        pending
-            .into_par_iter()
-            .filter_map(|p| {
-                p.approve
-                    .verify_device_signature(&p.package, &p.stage_leaf_hash, &p.key)
-                    .err()
-                    .map(|_| p.finding)
-            })
-            .collect()
+        self.pending.finish()
     }
 
     /// The device key registered as `hex`, decompressed once.
