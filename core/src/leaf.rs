@@ -424,7 +424,9 @@ mod tests {
         /// escapes, or long ones around the length limits.
         fn text() -> impl Strategy<Value = String> {
             let chars = proptest::collection::vec(
-                proptest::sample::select(vec!['a', 'Z', '/', '"', '\\', '\n', '\u{1}', '\u{7f}', 'é', '😀']),
+                proptest::sample::select(vec![
+                    'a', 'Z', '/', '"', '\\', '\n', '\u{1}', '\u{7f}', 'é', '😀',
+                ]),
                 0..6,
             )
             .prop_map(|cs| cs.into_iter().collect::<String>());

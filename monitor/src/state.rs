@@ -109,6 +109,14 @@ impl State {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.set_paranoid_checks(true);
+        // The rules look up many records that do not exist yet (every new
+        // version): bloom filters answer those misses without searching
+        // the memtable and every table file.
+        let mut tables = rocksdb::BlockBasedOptions::default();
+        tables.set_bloom_filter(10.0, false);
+        opts.set_block_based_table_factory(&tables);
+        opts.set_memtable_whole_key_filtering(true);
+        opts.set_memtable_prefix_bloom_ratio(0.1);
         let db = DB::open(&opts, dir).map_err(db_err)?;
         Ok(State { db, hook: None })
     }

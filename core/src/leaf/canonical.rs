@@ -12,9 +12,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::{LEAF_VERSION, Leaf};
-use crate::dsse::{
-    Envelope, MAX_KEYID_LEN, MAX_PAYLOAD_TYPE_LEN, MAX_SIGNATURES, Signature,
-};
+use crate::dsse::{Envelope, MAX_KEYID_LEN, MAX_PAYLOAD_TYPE_LEN, MAX_SIGNATURES, Signature};
 use crate::tree::LeafIndex;
 
 /// Everything before `logged_at`'s value.
@@ -40,7 +38,9 @@ impl<'a> Cursor<'a> {
         let start = self.at;
         let mut value: u64 = 0;
         while let Some(digit) = self.bytes.get(self.at).filter(|b| b.is_ascii_digit()) {
-            value = value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))?;
+            value = value
+                .checked_mul(10)?
+                .checked_add(u64::from(digit - b'0'))?;
             self.at += 1;
         }
         let digits = self.at - start;

@@ -11,9 +11,10 @@ pub use records::{
     TrustedRecord, VersionRecord,
 };
 
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::{HashMap, HashSet};
 
 /// Where records live between runs.
 pub trait RecordSource {
@@ -60,43 +61,93 @@ pub mod key {
 const CACHE_LIMIT: usize = 500_000;
 
 /// A record type: JSON in storage.
-pub trait Record: Serialize + DeserializeOwned + Default + Clone {}
-impl<T: Serialize + DeserializeOwned + Default + Clone> Record for T {}
+pub trait Record: Serialize + DeserializeOwned + Default + Clone + Send + Sync {}
+impl<T: Serialize + DeserializeOwned + Default + Clone + Send + Sync> Record for T {}
 
-/// Decoded records by key, one map per type.
+/// Decoded records of one type by key, and the keys changed since the
+/// last commit (each once, so a record is written once per chunk).
+struct Table<T> {
+    records: FxHashMap<String, (T, bool)>,
+    dirty: Vec<String>,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table {
+            records: FxHashMap::default(),
+            dirty: Vec::new(),
+        }
+    }
+}
+
+impl<T: Record> Table<T> {
+    /// The record of `key`, read from `source` on first use; marked
+    /// changed when `dirty`. Looking up a cached record allocates nothing.
+    fn get(&mut self, source: &dyn RecordSource, key: &str, dirty: bool) -> Result<&mut T, String> {
+        if !self.records.contains_key(key) {
+            let record = match source.load(key)? {
+                Some(bytes) => serde_json::from_slice(&bytes)
+                    .map_err(|err| format!("state record {key:?} is corrupt: {err}"))?,
+                None => T::default(),
+            };
+            self.records.insert(key.to_owned(), (record, false));
+        }
+        let (record, changed) = self.records.get_mut(key).expect("inserted above");
+        if dirty && !*changed {
+            *changed = true;
+            self.dirty.push(key.to_owned());
+        }
+        Ok(record)
+    }
+
+    /// The changed records as (key, JSON), serialized on all cores.
+    fn take_dirty(&mut self) -> Vec<(String, Vec<u8>)> {
+        let keys = std::mem::take(&mut self.dirty);
+        for k in &keys {
+            if let Some((_, changed)) = self.records.get_mut(k) {
+                *changed = false;
+            }
+        }
+        let records = &self.records;
+        keys.into_par_iter()
+            .filter_map(|k| {
+                let bytes = records.get(&k).map(|(r, _)| to_json(r))?;
+                Some((k, bytes))
+            })
+            .collect()
+    }
+}
+
+/// Decoded records by key, one table per type.
 #[derive(Default)]
 struct Cache {
     log: Option<LogRecord>,
-    packages: HashMap<String, PackageRecord>,
-    versions: HashMap<String, VersionRecord>,
-    devices: HashMap<String, DeviceRecord>,
-    publishers: HashMap<String, PublisherRecord>,
+    log_dirty: bool,
+    packages: Table<PackageRecord>,
+    versions: Table<VersionRecord>,
+    devices: Table<DeviceRecord>,
+    publishers: Table<PublisherRecord>,
 }
 
 /// The rules' view of everything processed so far.
 #[derive(Default)]
 pub struct Index {
     cache: Cache,
-    dirty: HashSet<String>,
+    /// Reused to spell keys, so cached lookups allocate nothing.
+    key: String,
 }
 
-fn fetch<'a, T: Record>(
-    map: &'a mut HashMap<String, T>,
-    source: &dyn RecordSource,
-    key: String,
-) -> Result<&'a mut T, String> {
-    use std::collections::hash_map::Entry;
-    match map.entry(key) {
-        Entry::Occupied(e) => Ok(e.into_mut()),
-        Entry::Vacant(e) => {
-            let record = match source.load(e.key())? {
-                Some(bytes) => serde_json::from_slice(&bytes)
-                    .map_err(|err| format!("state record {:?} is corrupt: {err}", e.key()))?,
-                None => T::default(),
-            };
-            Ok(e.insert(record))
+/// Spells `prefix` then `parts` joined by NUL into `buf`.
+fn spell<'b>(buf: &'b mut String, prefix: &str, parts: &[&str]) -> &'b str {
+    buf.clear();
+    buf.push_str(prefix);
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            buf.push('\0');
         }
+        buf.push_str(part);
     }
+    buf
 }
 
 impl Index {
@@ -116,7 +167,7 @@ impl Index {
     /// Replaces the log-wide record.
     pub fn set_log(&mut self, record: LogRecord) {
         self.cache.log = Some(record);
-        self.dirty.insert(key::LOG.to_owned());
+        self.cache.log_dirty = true;
     }
 
     /// A package record, marked dirty (callers read to update).
@@ -125,9 +176,8 @@ impl Index {
         source: &dyn RecordSource,
         name: &str,
     ) -> Result<&mut PackageRecord, String> {
-        let k = key::package(name);
-        self.dirty.insert(k.clone());
-        fetch(&mut self.cache.packages, source, k)
+        let k = spell(&mut self.key, "r/p/", &[name]);
+        self.cache.packages.get(source, k, true)
     }
 
     /// A version record, marked dirty.
@@ -137,9 +187,8 @@ impl Index {
         name: &str,
         version: &str,
     ) -> Result<&mut VersionRecord, String> {
-        let k = key::version(name, version);
-        self.dirty.insert(k.clone());
-        fetch(&mut self.cache.versions, source, k)
+        let k = spell(&mut self.key, "r/v/", &[name, version]);
+        self.cache.versions.get(source, k, true)
     }
 
     /// A device record, marked dirty.
@@ -150,9 +199,8 @@ impl Index {
         maintainer: &str,
         device: &str,
     ) -> Result<&mut DeviceRecord, String> {
-        let k = key::device(registry, maintainer, device);
-        self.dirty.insert(k.clone());
-        fetch(&mut self.cache.devices, source, k)
+        let k = spell(&mut self.key, "r/d/", &[registry, maintainer, device]);
+        self.cache.devices.get(source, k, true)
     }
 
     /// A device record, read only: approvals look devices up without
@@ -164,8 +212,8 @@ impl Index {
         maintainer: &str,
         device: &str,
     ) -> Result<DeviceRecord, String> {
-        let k = key::device(registry, maintainer, device);
-        fetch(&mut self.cache.devices, source, k).cloned()
+        let k = spell(&mut self.key, "r/d/", &[registry, maintainer, device]);
+        self.cache.devices.get(source, k, false).cloned()
     }
 
     /// A publisher record, marked dirty.
@@ -174,32 +222,25 @@ impl Index {
         source: &dyn RecordSource,
         identity: &str,
     ) -> Result<&mut PublisherRecord, String> {
-        let k = key::publisher(identity);
-        self.dirty.insert(k.clone());
-        fetch(&mut self.cache.publishers, source, k)
+        let k = spell(&mut self.key, "r/i/", &[identity]);
+        self.cache.publishers.get(source, k, true)
     }
 
-    /// The changed records as (key, JSON), clearing the dirty set; the
-    /// caller writes them in the same batch as the cursor.
+    /// The changed records as (key, JSON), sorted by key, clearing the
+    /// dirty marks; the caller writes them in the same batch as the cursor.
     pub fn take_dirty(&mut self) -> Vec<(String, Vec<u8>)> {
-        let mut out = Vec::with_capacity(self.dirty.len());
-        for k in self.dirty.drain() {
-            let bytes = if k == key::LOG {
-                self.cache.log.as_ref().map(to_json)
-            } else if k.starts_with("r/p/") {
-                self.cache.packages.get(&k).map(to_json)
-            } else if k.starts_with("r/v/") {
-                self.cache.versions.get(&k).map(to_json)
-            } else if k.starts_with("r/d/") {
-                self.cache.devices.get(&k).map(to_json)
-            } else {
-                self.cache.publishers.get(&k).map(to_json)
-            };
-            if let Some(bytes) = bytes {
-                out.push((k, bytes));
-            }
+        let c = &mut self.cache;
+        let mut out = Vec::new();
+        if std::mem::take(&mut c.log_dirty)
+            && let Some(log) = &c.log
+        {
+            out.push((key::LOG.to_owned(), to_json(log)));
         }
-        out.sort();
+        out.extend(c.packages.take_dirty());
+        out.extend(c.versions.take_dirty());
+        out.extend(c.devices.take_dirty());
+        out.extend(c.publishers.take_dirty());
+        out.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
         out
     }
 
@@ -208,14 +249,50 @@ impl Index {
     /// it has grown past its limit.
     pub fn forget(&mut self, always: bool) {
         let c = &self.cache;
-        let size = c.packages.len() + c.versions.len() + c.devices.len() + c.publishers.len();
+        let size = c.packages.records.len()
+            + c.versions.records.len()
+            + c.devices.records.len()
+            + c.publishers.records.len();
         if always || size > CACHE_LIMIT {
             self.cache = Cache::default();
-            self.dirty.clear();
         }
     }
 }
 
 fn to_json<T: Serialize>(record: &T) -> Vec<u8> {
     serde_json::to_vec(record).expect("records always serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_spelled_as_documented() {
+        let mut buf = String::new();
+        assert_eq!(spell(&mut buf, "r/p/", &["a"]), key::package("a"));
+        assert_eq!(
+            spell(&mut buf, "r/v/", &["a", "1.0.0"]),
+            key::version("a", "1.0.0")
+        );
+        assert_eq!(
+            spell(&mut buf, "r/d/", &["r", "m", "d"]),
+            key::device("r", "m", "d")
+        );
+        assert_eq!(spell(&mut buf, "r/i/", &["x"]), key::publisher("x"));
+    }
+
+    #[test]
+    fn a_record_changed_twice_is_written_once_and_then_clean() {
+        let mut index = Index::default();
+        index.package(&Empty, "a").unwrap().approvals = 1;
+        index.package(&Empty, "a").unwrap().approvals = 2;
+        let _ = index.read_device(&Empty, "r", "m", "d").unwrap();
+        index.set_log(LogRecord::default());
+        let written = index.take_dirty();
+        let keys: Vec<&str> = written.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, vec![key::LOG, "r/p/a"]);
+        assert!(String::from_utf8_lossy(&written[1].1).contains("\"approvals\":2"));
+        assert!(index.take_dirty().is_empty());
+    }
 }
