@@ -8,6 +8,7 @@
 //!   `POST /v1/bundles` ([`query`]);
 //! - operations: `GET /healthz`, `GET /metrics`.
 
+pub mod bundles;
 pub mod direct_json;
 pub mod error;
 pub mod integrity;

@@ -4,14 +4,13 @@
 //! Every entry and proof is checked against the stored tree before it is
 //! served ([`integrity`]).
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use gatelog_core::event::{EventBody, PackageName};
+use gatelog_core::event::PackageName;
 use gatelog_core::merkle::{
     consistency_proof, consistency_proof_nodes, inclusion_proof, inclusion_proof_nodes,
 };
@@ -20,12 +19,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::bundles::bundles_json;
 use super::direct_json;
 use super::error::ApiError;
 use super::integrity;
 use super::json::{checkpoint_json, entry_json};
 use super::tiles::blocking;
-use crate::sequencer::references::read_event;
 use crate::store::{IndexKey, LogStore, StoreError};
 
 /// Most events per page of `GET /v1/events`.
@@ -253,59 +252,21 @@ pub async fn events(
     .into_response())
 }
 
-/// Every index a release bundle holds: the version's events and the
-/// device-register/revoke events of the devices that approved it.
-fn bundle_indexes(
-    store: &dyn LogStore,
-    name: &PackageName,
-    version: &str,
-    size: TreeSize,
-) -> Result<Vec<LeafIndex>, StoreError> {
-    let mut out = BTreeSet::new();
-    let mut after = None;
-    loop {
-        let key = IndexKey::Version(name.as_str().to_owned(), version.to_owned());
-        let page = store.scan(&key, after, 256)?;
-        let Some(last) = page.last().copied() else {
-            break;
-        };
-        for index in page.into_iter().filter(|i| size.contains(*i)) {
-            out.insert(index);
-            let (_, event) = read_event(store, index)?;
-            if let EventBody::Approve(a) = &event.body {
-                let dev = IndexKey::Device(
-                    event.registry.as_str().to_owned(),
-                    a.maintainer.clone(),
-                    a.device.id.clone(),
-                );
-                let mut after = None;
-                loop {
-                    let page = store.scan(&dev, after, 256)?;
-                    let Some(last) = page.last().copied() else {
-                        break;
-                    };
-                    out.extend(page.into_iter().filter(|i| size.contains(*i)));
-                    after = Some(last);
-                }
-            }
-        }
-        after = Some(last);
-    }
-    Ok(out.into_iter().collect())
-}
-
-fn bundle(
-    store: &dyn LogStore,
-    name: &PackageName,
-    version: &str,
-    size: TreeSize,
-) -> Result<Value, StoreError> {
-    let indexes = bundle_indexes(store, name, version, size)?;
-    Ok(json!({
-        "package": name.as_str(),
-        "version": version,
-        "entries": entries_with_proofs(store, &indexes, size)?,
-    }))
+/// A bundles answer: `{"bundles": [...], "checkpoint": {...}}`, the
+/// bundles already rendered as a JSON array.
+fn bundles_response(bundles: String, cp: &SignedCheckpoint) -> Response {
+    let checkpoint = checkpoint_json(cp).to_string();
+    let mut body = String::with_capacity(bundles.len() + checkpoint.len() + 32);
+    body.push_str(r#"{"bundles":"#);
+    body.push_str(&bundles);
+    body.push_str(r#","checkpoint":"#);
+    body.push_str(&checkpoint);
+    body.push('}');
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 /// Query of `GET /v1/bundle`.
@@ -325,9 +286,9 @@ pub async fn bundle_one(
     let cp: Arc<SignedCheckpoint> = state.published.get();
     let size = cp.head().size;
     let store: Store = state.store.clone();
-    let version = q.version.clone();
-    let b = blocking(move || bundle(&*store, &name, &version, size)).await?;
-    Ok(Json(json!({"checkpoint": checkpoint_json(&cp), "bundles": [b]})).into_response())
+    let wanted = [(name, q.version.clone())];
+    let bundles = blocking(move || bundles_json(&*store, &wanted, size)).await?;
+    Ok(bundles_response(bundles, &cp))
 }
 
 /// One `package@version` in `POST /v1/bundles`.
@@ -389,12 +350,6 @@ pub async fn bundles_many(
     let cp = state.published.get();
     let size = cp.head().size;
     let store: Store = state.store.clone();
-    let bundles = blocking(move || {
-        wanted
-            .iter()
-            .map(|(name, version)| bundle(&*store, name, version, size))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await?;
-    Ok(Json(json!({"checkpoint": checkpoint_json(&cp), "bundles": bundles})).into_response())
+    let bundles = blocking(move || bundles_json(&*store, &wanted, size)).await?;
+    Ok(bundles_response(bundles, &cp))
 }
