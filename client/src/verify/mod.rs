@@ -235,41 +235,49 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
         .map(|r| ((r.package.as_str(), r.version.as_str()), r))
         .collect();
     // Each location is judged against its own lockfile integrity; the same
-    // release with the same integrity is judged once.
-    let mut judged: HashMap<(String, String, Option<String>), Vec<Finding>> = HashMap::new();
+    // release with the same integrity is judged once, on all cores.
+    type JudgeKey<'a> = (&'a str, &'a str, Option<&'a gatelog_core::Integrity>);
+    let mut distinct: Vec<JudgeKey<'_>> = results
+        .iter()
+        .zip(&lock.packages)
+        .filter(|(r, _)| r.status == Status::Verified)
+        .map(|(r, p)| (r.name.as_str(), r.version.as_str(), p.integrity.as_ref()))
+        .collect();
+    distinct.sort_by_key(|(n, v, i)| (*n, *v, i.map(ToString::to_string)));
+    distinct.dedup();
     // A progress bar on a terminal for long lockfiles (hidden otherwise).
-    let bar = if results.len() >= PROGRESS_FROM {
-        indicatif::ProgressBar::new(results.len() as u64)
+    let bar = if distinct.len() >= PROGRESS_FROM {
+        indicatif::ProgressBar::new(distinct.len() as u64)
     } else {
         indicatif::ProgressBar::hidden()
     };
-    for (r, p) in results.iter_mut().zip(&lock.packages) {
+    let verdicts = on_all_cores(&distinct, |&(name, version, integrity)| {
         bar.inc(1);
+        match by_release.get(&(name, version)) {
+            Some(release) => judge(&opts, &checked, release, integrity),
+            None => vec![finding(
+                "not-logged",
+                "the log returned no bundle for this release",
+                vec![],
+            )],
+        }
+    });
+    bar.finish_and_clear();
+    let judged: HashMap<JudgeKey<'_>, Vec<Finding>> = distinct.into_iter().zip(verdicts).collect();
+    let mut failed: Vec<(usize, Vec<Finding>)> = Vec::new();
+    for (k, (r, p)) in results.iter().zip(&lock.packages).enumerate() {
         if r.status != Status::Verified {
             continue;
         }
-        let key = (
-            r.name.clone(),
-            r.version.clone(),
-            p.integrity.as_ref().map(|i| i.to_string()),
-        );
-        let findings = judged.entry(key).or_insert_with(|| {
-            match by_release.get(&(r.name.as_str(), r.version.as_str())) {
-                Some(release) => judge(&opts, &checked, release, p.integrity.as_ref()),
-                None => vec![finding(
-                    "not-logged",
-                    "the log returned no bundle for this release",
-                    vec![],
-                )],
-            }
-        });
+        let findings = &judged[&(r.name.as_str(), r.version.as_str(), p.integrity.as_ref())];
         if !findings.is_empty() {
-            r.status = Status::Failed;
-            r.findings = findings.clone();
+            failed.push((k, findings.clone()));
         }
     }
-
-    bar.finish_and_clear();
+    for (k, findings) in failed {
+        results[k].status = Status::Failed;
+        results[k].findings = findings;
+    }
 
     // 6. Remember the newest checkpoint. Offline, consistency with the
     // remembered checkpoint cannot be proven (no log to ask), so the state
@@ -345,21 +353,49 @@ pub async fn prove(
 /// An entry after its checks: its event, or the finding against it.
 type Checked = Result<LoggedEvent, Finding>;
 
-/// Identifies a received entry by everything it claims: its index, the
-/// checkpoint it came with, and a digest of its leaf and proof, so two
-/// copies that differ in any byte are checked separately.
-type EntryKey = (u64, usize, gatelog_core::Hash);
+/// Received entries by their index and the checkpoint they came with;
+/// copies that differ in any byte of leaf or proof are kept (and checked)
+/// separately.
+#[derive(Default)]
+struct Distinct<'a, T> {
+    by_place: HashMap<(u64, usize), Vec<(&'a ReceivedEntry, T)>>,
+}
 
-fn entry_key(e: &ReceivedEntry) -> EntryKey {
-    let mut claimed = e.leaf.clone();
-    for h in &e.path {
-        claimed.extend_from_slice(h.as_bytes());
+fn place(e: &ReceivedEntry) -> (u64, usize) {
+    (e.index.0, Arc::as_ptr(&e.checkpoint) as usize)
+}
+
+fn same(a: &ReceivedEntry, b: &ReceivedEntry) -> bool {
+    a.leaf == b.leaf && a.path == b.path
+}
+
+impl<'a, T> Distinct<'a, T> {
+    /// What was stored for an entry with the same bytes as `e`.
+    fn get(&self, e: &ReceivedEntry) -> Option<&T> {
+        self.by_place
+            .get(&place(e))?
+            .iter()
+            .find(|(seen, _)| same(seen, e))
+            .map(|(_, value)| value)
     }
-    (
-        e.index.0,
-        Arc::as_ptr(&e.checkpoint) as usize,
-        gatelog_core::Hash::sha256(&claimed),
-    )
+}
+
+/// Runs `work` on every item, spread over the machine's cores; results in
+/// the order of `items`.
+fn on_all_cores<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = items.len().div_ceil(workers).max(1);
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(per)
+            .map(|part| scope.spawn(move || part.iter().map(work).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("verification worker panicked"))
+            .collect()
+    })
 }
 
 /// Checks one received entry: its inclusion in its (already verified)
@@ -419,55 +455,45 @@ fn check_entry(
 
 /// Checks every distinct entry once (a maintainer's device registration is
 /// in many bundles), spread over the machine's cores.
-fn check_all(
+fn check_all<'a>(
     opts: &VerifyOptions,
     keyring: &Keyring,
     opened: &HashMap<Arc<Vec<u8>>, SignedCheckpoint>,
-    fetched: &[FetchedRelease],
-) -> HashMap<EntryKey, Checked> {
-    let mut distinct: HashMap<EntryKey, &ReceivedEntry> = HashMap::new();
+    fetched: &'a [FetchedRelease],
+) -> Distinct<'a, Option<Checked>> {
+    let mut distinct: Distinct<'a, ()> = Distinct::default();
+    let mut entries: Vec<&ReceivedEntry> = Vec::new();
     for e in fetched.iter().flat_map(|r| &r.entries) {
-        distinct.entry(entry_key(e)).or_insert(e);
+        let copies = distinct.by_place.entry(place(e)).or_default();
+        if !copies.iter().any(|(seen, _)| same(seen, e)) {
+            copies.push((e, ()));
+            entries.push(e);
+        }
     }
-    let entries: Vec<&ReceivedEntry> = distinct.into_values().collect();
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per = entries.len().div_ceil(workers).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = entries
-            .chunks(per)
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .filter_map(|e| {
-                            check_entry(&opts.registry_keys, keyring, opened, e)
-                                .map(|c| (entry_key(e), c))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    })
+    let checked = on_all_cores(&entries, |e| {
+        check_entry(&opts.registry_keys, keyring, opened, e)
+    });
+    let mut out: Distinct<'a, Option<Checked>> = Distinct::default();
+    for (e, c) in entries.into_iter().zip(checked) {
+        out.by_place.entry(place(e)).or_default().push((e, c));
+    }
+    out
 }
 
 /// Applies the policy to one release whose entries were checked.
 fn judge(
     opts: &VerifyOptions,
-    checked: &HashMap<EntryKey, Checked>,
+    checked: &Distinct<'_, Option<Checked>>,
     release: &FetchedRelease,
     expected: Option<&gatelog_core::Integrity>,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut events = Vec::new();
     for e in &release.entries {
-        match checked.get(&entry_key(e)) {
-            Some(Ok(event)) => events.push(event.clone()),
-            Some(Err(f)) => findings.push(f.clone()),
-            None => {}
+        match checked.get(e) {
+            Some(Some(Ok(event))) => events.push(event.clone()),
+            Some(Some(Err(f))) => findings.push(f.clone()),
+            _ => {}
         }
     }
     let (Ok(package), Ok(version)) = (
