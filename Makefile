@@ -5,7 +5,11 @@
 #               2026, two lockfiles verified (data in ./demo-data)
 #   make serve  run the log server (RocksDB in ./gatelog-data)
 #   make test   run the whole test suite
-#   make bench  run the benchmarks (microbenchmarks, then durable ingest)
+#   make bench  run the benchmarks (microbenchmarks and peers, durable
+#               ingest, client, monitor, scaling at 100 k and 1 M entries)
+#               and regenerate docs/benchmarks-latest.md and docs/scaling.svg
+#   make bench-scaling  the same scaling measurements at 10 M and 100 M
+#               entries (each only if the disk keeps 15 GB free)
 #   make fuzz   run every fuzz target for FUZZ_SECONDS each
 #   make soak   steady load for SOAK_MINUTES on a release build, with the
 #               monitor following; checks memory, lag, errors and the
@@ -17,7 +21,7 @@ FUZZ_SECONDS ?= 60
 SOAK_MINUTES ?= 30
 CRASH_ROUNDS ?= 50
 
-.PHONY: prereqs demo serve test bench fuzz soak crash-loop
+.PHONY: prereqs demo serve test bench bench-scaling fuzz soak crash-loop
 
 prereqs:
 	@scripts/prereqs.sh
@@ -34,9 +38,13 @@ serve: prereqs
 test: prereqs
 	$(CARGO) test --workspace --no-fail-fast
 
+# scripts/bench.sh documents its knobs (BENCH_OUT, BENCH_QUICK=1, ...).
 bench: prereqs
-	$(CARGO) bench -p gatelog-core
-	scripts/bench-ingest.sh
+	BENCH_COMMAND="make bench" scripts/bench.sh
+
+bench-scaling: prereqs
+	BENCH_COMMAND="make bench-scaling" BENCH_STEPS=scaling \
+	  BENCH_SIZES="$${BENCH_SIZES:-10000000 100000000}" scripts/bench.sh
 
 fuzz: prereqs
 	scripts/fuzz-run.sh $(FUZZ_SECONDS)

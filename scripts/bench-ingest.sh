@@ -11,9 +11,13 @@
 #   5. durable ingest with one event per request;
 #   6. latency at a fixed offered rate (open loop, BENCH_RATE events/s,
 #      default 2000, in requests of 100 for 20 s, 200 ms batches).
-# Prints each report as JSON and a summary.
+# Prints each report as JSON and a summary; scripts/bench.sh reads the
+# files it leaves in BENCH_OUT (*.json, verify-N.times, monitor-catchup.json,
+# alert-delays.txt).
 #
 #   scripts/bench-ingest.sh [RELEASES]        (default 30000 release chains)
+#   BENCH_LOCKFILES="100 2000"                lockfile sizes (default 100 2000 10000;
+#                                             each at most RELEASES)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 releases="${1:-30000}"
@@ -58,7 +62,7 @@ echo "== inclusion proofs from the log (16 proof readers, no writers)"; cat "$ou
 echo "== inclusion proofs built from tiles (4 tile readers, no writers)"; cat "$out/tile-proofs.json"
 
 # Lockfiles of releases the hammer logged: package p at version 1.0.0 is release p.
-for n in 100 2000 10000; do
+for n in ${BENCH_LOCKFILES:-100 2000 10000}; do
   python3 - "$n" >"$out/lock-$n.json" <<'PY'
 import base64, hashlib, json, sys
 n = int(sys.argv[1])
@@ -78,6 +82,7 @@ PY
       >"$out/verify-$n.json" 2>"$out/verify-$n.err"; } 2>&1 )
     times+=("$t")
   done
+  printf '%s\n' "${times[@]}" >"$out/verify-$n.times"
   median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)
   echo "== gatelog verify, $n packages: median ${median}s of 5 (min $(printf '%s\n' "${times[@]}" | sort -n | head -1), max $(printf '%s\n' "${times[@]}" | sort -n | tail -1)); $(python3 -c "import json;d=json.load(open('$out/verify-$n.json'));print(d['counts'])")"
 done
@@ -94,6 +99,8 @@ TIMEFORMAT=%R
 t=$( { time "$bin/gatelog-monitor" --once --quiet --log "http://127.0.0.1:$port" --log-key "$vkey" \
   --config "$mstate/monitor.toml" --state "$mstate/catch-up" --start-at 0 2>"$out/monitor.err" || true; } 2>&1 )
 entries=$(grep -o 'verified [0-9]* entries' "$out/monitor.err" | cut -d' ' -f2)
+alerts=$(grep -o '[0-9]* alert(s)' "$out/monitor.err" | cut -d' ' -f1)
+echo "{\"entries\": $entries, \"seconds\": $t, \"alerts\": ${alerts:-null}}" >"$out/monitor-catchup.json"
 echo "== monitor catch-up: $entries entries in ${t}s = $(python3 -c "print(round($entries / $t))") entries/s ($(grep -o '[0-9]* alert(s)' "$out/monitor.err"))"
 "$bin/gatelog-monitor" --log "http://127.0.0.1:$port" --log-key "$vkey" --state "$mstate/catch-up" \
   --config "$mstate/monitor.toml" --format json --poll-interval 0.5 --metrics-listen 127.0.0.1:0 \
@@ -109,6 +116,7 @@ for i in 0 1 2 3 4 5; do  # attack 0 warms up (the daemon may still be starting)
   [ "$i" = 0 ] || delays+=("$(python3 -c "print(round($(date +%s.%N) - $t0, 3))")")
 done
 kill -INT "$mpid"; wait "$mpid" || true
+printf '%s\n' "${delays[@]}" >"$out/alert-delays.txt"
 echo "== monitor alert delay after the checkpoint (poll 0.5 s): ${delays[*]} s (max $(printf '%s\n' "${delays[@]}" | sort -n | tail -1))"
 rm -rf "$mstate"
 stop_server

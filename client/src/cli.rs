@@ -14,7 +14,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gatelog_core::event::{Integrity, PackageName, approval_statement, sign_approval};
-use gatelog_core::sample::SampleRegistry;
 use gatelog_core::{Hash, SignerKey, VerifierKey};
 
 use crate::demo::{self, DemoOptions};
@@ -570,10 +569,8 @@ fn run(command: Command) -> Result<u8, Failure> {
     }
 }
 
-const HAMMER_REGISTRY: &str = "hammer.registry.test";
-
 fn hammer_cmd(h: HammerArgs) -> Result<u8, Failure> {
-    let registry = SampleRegistry::new(HAMMER_REGISTRY, 77);
+    let registry = hammer::workload::registry();
     if h.print_registry_key {
         println!("{}", registry.verifier_key());
         return Ok(0);

@@ -9,6 +9,7 @@
 //! follow-ups are signed as acknowledgements arrive, as in real life.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -37,7 +38,7 @@ pub struct Workload {
     packages: u64,
     devices: Vec<SigningKey>,
     ready: Mutex<VecDeque<(Step, Envelope)>>,
-    /// The next release to stage, and how many to stage in all.
+    /// The next release to stage, and the end of the releases to stage.
     next_stage: AtomicU64,
     releases: u64,
 }
@@ -47,10 +48,31 @@ const TIME: i64 = 1_780_000_000;
 /// Stages signed before the run starts, at most (about 1 KiB each).
 pub const PRESIGNED_STAGES: u64 = 100_000;
 
+/// The registry whose key signs every workload event.
+pub const REGISTRY_HOST: &str = "hammer.registry.test";
+
+/// The sample registry of [`REGISTRY_HOST`] (deterministic key).
+pub fn registry() -> SampleRegistry {
+    SampleRegistry::new(REGISTRY_HOST, 77)
+}
+
 impl Workload {
     /// `releases` release chains over `packages` packages, the first
     /// `presign` stages signed now.
     pub fn new(registry: SampleRegistry, packages: u64, releases: u64, presign: u64) -> Workload {
+        Workload::numbered(registry, packages, 0..releases, presign)
+    }
+
+    /// The release chains numbered `releases` over `packages` packages, the
+    /// first `presign` stages signed now. Chains numbered apart from another
+    /// run's (which start at 0) are new entries in a log that run filled,
+    /// not resubmissions.
+    pub fn numbered(
+        registry: SampleRegistry,
+        packages: u64,
+        releases: Range<u64>,
+        presign: u64,
+    ) -> Workload {
         let packages = packages.max(1);
         // One signing device per maintainer; a maintainer has several packages.
         let devices: Vec<SigningKey> = (0..MAINTAINERS).map(|m| device_key(m as u8)).collect();
@@ -73,11 +95,11 @@ impl Workload {
             packages,
             devices,
             ready: Mutex::new(VecDeque::new()),
-            next_stage: AtomicU64::new(0),
-            releases,
+            next_stage: AtomicU64::new(releases.start),
+            releases: releases.end,
         };
-        let presigned = releases.min(presign);
-        ready.extend(workload.sign_stages(0..presigned));
+        let presigned = releases.end.min(releases.start.saturating_add(presign));
+        ready.extend(workload.sign_stages(releases.start..presigned));
         workload.ready = Mutex::new(ready);
         workload.next_stage = AtomicU64::new(presigned);
         workload
@@ -185,6 +207,11 @@ impl Workload {
         for item in items.into_iter().rev() {
             q.push_front(item);
         }
+    }
+
+    /// Device registrations a run over `packages` packages logs first.
+    pub fn registrations(packages: u64) -> u64 {
+        packages.clamp(1, MAINTAINERS)
     }
 
     /// A published release to read back: (package, version).
