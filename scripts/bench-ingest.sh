@@ -10,7 +10,8 @@
 #   4. the monitor's catch-up and alert delay on that log;
 #   5. durable ingest with one event per request;
 #   6. latency at a fixed offered rate (open loop, BENCH_RATE events/s,
-#      default 2000, in requests of 100 for 20 s, 200 ms batches).
+#      default 2000, in requests of 100 for 20 s, 200 ms batches), without
+#      readers and then with 2 verifying readers.
 # Prints each report as JSON and a summary; scripts/bench.sh reads the
 # files it leaves in BENCH_OUT (*.json, verify-N.times, monitor-catchup.json,
 # alert-delays.txt).
@@ -127,11 +128,18 @@ start_server single 25
 echo "== one event per request (batch interval 25 ms)"; cat "$out/single.json"
 stop_server
 
+# Latency at a fixed offered rate, first with the writers alone (the
+# commit path: batch wait, synced write, signature, answer), then with 2
+# verifying readers reading flat out beside them (a closed loop that keeps
+# both cores busy, so the writers' answers queue for CPU).
 rate="${BENCH_RATE:-2000}"
-start_server paced 200
-"$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
-  --rate "$rate" --duration 20 --packages "$packages" --writers 1024 --batch-size 100 --readers 2 \
-  --json >"$out/paced.json"
-echo "== offered $rate events/s, requests of 100 (batch interval 200 ms)"; cat "$out/paced.json"
-stop_server
+for readers in 0 2; do
+  name=paced; [ "$readers" = 0 ] || name=paced-readers
+  start_server "$name" 200
+  "$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
+    --rate "$rate" --duration 20 --packages "$packages" --writers 1024 --batch-size 100 \
+    --readers "$readers" --json >"$out/$name.json"
+  echo "== offered $rate events/s, requests of 100 (batch interval 200 ms), $readers readers"; cat "$out/$name.json"
+  stop_server
+done
 echo "reports in $out"

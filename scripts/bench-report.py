@@ -54,7 +54,7 @@ def hammer_subset(report):
     keep = {k: report.get(k) for k in (
         "accepted", "refused", "seconds", "events_per_second", "latency_ms", "reads",
         "reads_per_second", "verification_failures", "tree_size",
-        "server_cpu_seconds", "server_peak_rss_mib")}
+        "server_cpu_seconds", "server_peak_rss_mib", "offered_rate")}
     keep.update({k: v for k, v in report.items() if "proof" in k})
     proofs = report.get("proofs")
     if isinstance(proofs, dict) and proofs.get("count"):
@@ -96,6 +96,8 @@ def collect_ingest(out, run):
         runs.append({
             "batch": batch,
             "single": hammer_subset(read_json(os.path.join(d, "single.json"))),
+            "paced": hammer_subset(read_json(os.path.join(d, "paced.json"))),
+            "paced_readers": hammer_subset(read_json(os.path.join(d, "paced-readers.json"))),
             "verify": {n: numbers(os.path.join(d, f"verify-{n}.times")) for n in ("100", "2000", "10000")},
             "monitor": read_json(os.path.join(d, "monitor-catchup.json")),
             "alert_delays": numbers(os.path.join(d, "alert-delays.txt")),
@@ -245,8 +247,18 @@ def render(doc):
     row("durable ingest, one event per request, events/s",
         [(r.get("single") or {}).get("events_per_second") for r in irun], n0, "", "≥ 20,000",
         TARGETS["single"], "single")
-    row("p99 submit → verified signed answer, batch (200 ms batches), ms",
-        lat(irun, "batch", "p99"), ms, "", "≤ 240", 240, "latency", lower=True)
+    paced = [r for r in irun if r.get("paced")]
+    if paced:
+        offered = med([r["paced"].get("offered_rate") for r in paced])
+        row(f"p99 submit → verified signed answer at {n0(offered)} events/s offered, requests of 100, "
+            "200 ms batches, no readers, ms", lat(paced, "paced", "p99"), ms, "", "≤ 240", 240, "latency",
+            lower=True)
+        row("the same with 2 verifying readers reading flat out, ms",
+            lat([r for r in paced if r.get("paced_readers")], "paced_readers", "p99"), ms, "", "≤ 240", 240,
+            "latency", lower=True)
+    row("p99 submit → verified signed answer, batch endpoint flat out (32 writers × 1,000 in flight: "
+        "queueing), ms", lat(irun, "batch", "p99"), ms, "", "(≤ 240 at a rate the log absorbs)", 240,
+        "latency", lower=True)
     row("p99 submit → verified signed answer, one per request (25 ms batches), ms",
         lat(irun, "single", "p99"), ms, "", "≤ 30", 30, "latency_single", lower=True)
     with_proofs = [(int(k), v) for k, v in ((scaling or {}).get("sizes") or {}).items() if v.get("proof_runs")]

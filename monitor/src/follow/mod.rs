@@ -32,7 +32,7 @@ use crate::state::{Commit, Meta, State, StateError};
 
 /// Entries verified and committed together (a multiple of 256): larger
 /// chunks cost memory and rework after a crash, smaller ones commits.
-pub const CHUNK: u64 = 8192;
+pub const CHUNK: u64 = 16_384;
 
 /// Why following stopped.
 #[derive(Debug, thiserror::Error)]
