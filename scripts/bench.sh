@@ -31,6 +31,11 @@
 #   BENCH_INGEST_RUNS     runs of scripts/bench-ingest.sh [2]
 #   BENCH_DATA            where loaded logs go [$BENCH_OUT/data]; each is
 #                         deleted after its size unless BENCH_KEEP_DATA=1
+#   BENCH_REUSE_DATA=1    measure a log already in BENCH_DATA (log-N, with
+#                         the loader's report in log-N.load.json: kept by
+#                         BENCH_KEEP_DATA=1, or made by running
+#                         `gatelog-bulk-load --json` by hand) instead of
+#                         loading it again
 #   BENCH_DISK_MARGIN_GB  a size is skipped when loading it would leave less
 #                         free disk than this [15 for sizes above 1 M, else 2]
 set -euo pipefail
@@ -172,8 +177,9 @@ measure_size() {
   local bpe free_bytes
   bpe=$(bytes_per_entry)
   free_bytes=$(($(df -Pk "$data_root" | awk 'NR==2{print $4}') * 1024))
-  local verdict
-  verdict=$(python3 -c "
+  local verdict="" reuse=0
+  [ "${BENCH_REUSE_DATA:-0}" = 1 ] && [ -f "$data.load.json" ] && [ -d "$data" ] && reuse=1
+  [ "$reuse" = 1 ] || verdict=$(python3 -c "
 need = $n * $bpe * 1.1 / 2**30; free = $free_bytes / 2**30; left = free - need
 if left < $margin:
     print(f'needs ~{need:.0f} GiB ({$n:,} entries x $bpe bytes per entry + 10 %), {free:.0f} GiB free: would leave {left:.0f} GiB, under the {$margin} GiB margin')")
@@ -182,10 +188,17 @@ if left < $margin:
     echo "$verdict" >"$d/skipped"
     return
   fi
-  rm -rf "$data"
-  log "size $n: bulk-loading"
-  "$bin/gatelog-bulk-load" --data "$data" --entries "$n" --packages "$packages" \
-    --first-release "$first_release" --json >"$d/load.json" 2>"$d/load.err"
+  if [ "$reuse" = 1 ]; then
+    # Loaded earlier (e.g. a 10 M log loaded once and measured again).
+    log "size $n: reusing the log loaded in $data"
+    cp "$data.load.json" "$d/load.json"
+  else
+    rm -rf "$data"
+    log "size $n: bulk-loading"
+    "$bin/gatelog-bulk-load" --data "$data" --entries "$n" --packages "$packages" \
+      --first-release "$first_release" --json >"$d/load.json" 2>"$d/load.err"
+    cp "$d/load.json" "$data.load.json"
+  fi
   last_bpe=$(python3 -c "import json; print(round(json.load(open('$d/load.json'))['bytes_per_entry']))")
   local vkey; vkey=$(python3 -c "import json; print(json.load(open('$d/load.json'))['verifier_key'])")
   log "    $(python3 -c "import json; d=json.load(open('$d/load.json')); print(f\"{d['entries']:,} entries in {d['seconds']:.0f} s = {d['entries_per_second']:,.0f}/s, {d['bytes_per_entry']:.0f} bytes per entry\")")"
@@ -239,7 +252,7 @@ if left < $margin:
   done
   log "    gatelog verify, 2,000 packages: $(tr '\n' ' ' <"$d/verify-2000.times")s"
   stop_server
-  [ "${BENCH_KEEP_DATA:-0}" = 1 ] || rm -rf "$data"
+  [ "${BENCH_KEEP_DATA:-0}" = 1 ] || rm -rf "$data" "$data.load.json"
 }
 
 step_scaling() {
