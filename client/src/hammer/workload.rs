@@ -38,6 +38,11 @@ pub struct Workload {
     packages: u64,
     devices: Vec<SigningKey>,
     ready: Mutex<VecDeque<(Step, Envelope)>>,
+    /// Device registrations not acknowledged yet. No stage goes out before
+    /// they are all logged, so no approval can reach the log ahead of its
+    /// device's registration (concurrent requests are sequenced in any
+    /// order, and `gatelog verify` rightly fails such an approval).
+    unregistered: AtomicU64,
     /// The next release to stage, and the end of the releases to stage.
     next_stage: AtomicU64,
     releases: u64,
@@ -95,6 +100,7 @@ impl Workload {
             packages,
             devices,
             ready: Mutex::new(VecDeque::new()),
+            unregistered: AtomicU64::new(ready.len() as u64),
             next_stage: AtomicU64::new(releases.start),
             releases: releases.end,
         };
@@ -128,9 +134,19 @@ impl Workload {
         })
     }
 
-    /// Takes up to `n` envelopes to send: follow-ups first, then new stages.
-    /// Empty when every chain is either done or waits for an answer.
+    /// Takes up to `n` envelopes to send: device registrations first (alone,
+    /// until all are acknowledged), then follow-ups, then new stages. Empty
+    /// when every chain is either done or waits for an answer.
     pub fn take(&self, n: usize) -> Vec<(Step, Envelope)> {
+        if self.unregistered.load(Ordering::SeqCst) > 0 {
+            let mut q = self.ready.lock().unwrap_or_else(|e| e.into_inner());
+            let k = q
+                .iter()
+                .take(n)
+                .take_while(|(step, _)| matches!(step, Step::Register))
+                .count();
+            return q.drain(..k).collect();
+        }
         let mut out: Vec<(Step, Envelope)> = {
             let mut q = self.ready.lock().unwrap_or_else(|e| e.into_inner());
             let k = n.min(q.len());
@@ -167,7 +183,15 @@ impl Workload {
     /// go to the front so chains complete while new stages keep flowing.
     pub fn acknowledged(&self, step: &Step, ack: &Ack) {
         let next = match *step {
-            Step::Register | Step::Publish(_) => return,
+            Step::Register => {
+                let _ =
+                    self.unregistered
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                            left.checked_sub(1)
+                        });
+                return;
+            }
+            Step::Publish(_) => return,
             Step::Stage(n) => {
                 let p = n % self.packages;
                 let env = self.registry.approve(
@@ -236,4 +260,46 @@ fn version(n: u64, packages: u64) -> String {
 
 fn tarball(n: u64) -> Vec<u8> {
     format!("release-{n}.tgz").into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatelog_core::{Hash, TreeHead};
+
+    fn ack(index: u64) -> Ack {
+        Ack {
+            index: LeafIndex(index),
+            leaf_hash: Hash([7; 32]),
+            head: TreeHead::empty(),
+        }
+    }
+
+    #[test]
+    fn no_stage_goes_out_before_every_registration_is_acknowledged() {
+        let work = Workload::new(registry(), 5, 20, 10);
+        let first = work.take(100);
+        assert_eq!(first.len(), 5, "only the registrations");
+        assert!(first.iter().all(|(s, _)| matches!(s, Step::Register)));
+        assert!(work.take(100).is_empty(), "stages wait for the answers");
+        for (i, (step, _)) in first.iter().enumerate().take(4) {
+            work.acknowledged(step, &ack(i as u64));
+        }
+        assert!(work.take(100).is_empty(), "one registration is unanswered");
+        work.acknowledged(&first[4].0, &ack(4));
+        let next = work.take(100);
+        assert_eq!(next.len(), 20);
+        assert!(next.iter().all(|(s, _)| matches!(s, Step::Stage(_))));
+    }
+
+    #[test]
+    fn a_refused_registration_is_sent_again_before_any_stage() {
+        let work = Workload::new(registry(), 3, 5, 5);
+        let regs = work.take(2);
+        assert_eq!(regs.len(), 2);
+        work.requeue(regs);
+        let again = work.take(10);
+        assert_eq!(again.len(), 3);
+        assert!(again.iter().all(|(s, _)| matches!(s, Step::Register)));
+    }
 }
