@@ -159,13 +159,12 @@ check_begin=$(date +%s%N)
 if "$bin/gatelog-server" check --data "$data" >"$out/check.txt" 2>&1; then check_ok=1; else check_ok=0; fi
 check_seconds=$(awk -v t="$(date +%s%N)" -v s="$check_begin" 'BEGIN {printf "%.1f", (t - s) / 1e9}')
 
-python3 - "$out" "$csv" "$warmup" "$rss_growth,$rss_max_mib" "$max_lag" "$max_lag_s" "$max_lag_entries" \
+python3 - "$out" "$csv" "$warmup" "$rss_growth" "$rss_max_mib" "$max_lag" "$max_lag_s" "$max_lag_entries" \
   "$check_ok" "$check_seconds" "$server_rss_end" "$monitor_rss_end" "$rate" "$seconds" <<'PY'
 import csv, json, re, sys
-(out, csv_path, warmup, factor, max_lag, lag_s, lag_entries, check_ok, check_s,
+(out, csv_path, warmup, growth, max_mib, max_lag, lag_s, lag_entries, check_ok, check_s,
  server_end, monitor_end, rate, seconds) = sys.argv[1:]
-warmup, max_lag = int(warmup), float(max_lag)
-growth, max_mib = map(float, factor.split(","))
+warmup, growth, max_mib, max_lag = int(warmup), float(growth), float(max_mib), float(max_lag)
 rows = list(csv.DictReader(open(csv_path)))
 h = json.load(open(f"{out}/hammer.json"))
 after = [r for r in rows if int(r["seconds"]) >= warmup] or rows[-1:]
