@@ -70,11 +70,17 @@ pub enum RuleId {
     LogMisbehaviour,
     /// The registry's event time is far from the log's `logged_at`.
     TimeSkew,
+    /// The log answered with what does not verify (a checkpoint its key
+    /// did not sign, tiles or entries that do not match the signed tree,
+    /// garbled data): no signed evidence, so the monitor retries.
+    LogUnverifiable,
+    /// The monitor verified nothing new for longer than the threshold.
+    NoProgress,
 }
 
 impl RuleId {
     /// Every rule.
-    pub const ALL: [RuleId; 13] = [
+    pub const ALL: [RuleId; 15] = [
         RuleId::PublishWithoutApproval,
         RuleId::IntegrityMismatch,
         RuleId::UnknownDevice,
@@ -88,6 +94,8 @@ impl RuleId {
         RuleId::PolicyDowngrade,
         RuleId::LogMisbehaviour,
         RuleId::TimeSkew,
+        RuleId::LogUnverifiable,
+        RuleId::NoProgress,
     ];
 
     /// The stable id.
@@ -106,6 +114,8 @@ impl RuleId {
             RuleId::PolicyDowngrade => "policy-downgrade",
             RuleId::LogMisbehaviour => "log-misbehaviour",
             RuleId::TimeSkew => "time-skew",
+            RuleId::LogUnverifiable => "log-unverifiable",
+            RuleId::NoProgress => "no-progress",
         }
     }
 
@@ -152,6 +162,14 @@ impl RuleId {
             RuleId::TimeSkew => {
                 "the registry's clock disagrees with the log's: time-based rules judge wrong times, \
                  and an event dated in the past may be backdated"
+            }
+            RuleId::LogUnverifiable => {
+                "the log (or something between it and this monitor) served data that does not \
+                 verify; nothing of it was judged, and the monitor keeps retrying"
+            }
+            RuleId::NoProgress => {
+                "this monitor has verified nothing new for too long: attacks logged meanwhile \
+                 go unseen"
             }
         }
     }
@@ -213,7 +231,17 @@ pub struct Alert {
     /// Rule-specific facts (e.g. the two signed checkpoints of a fork).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// Set when the monitor runs without registry keys
+    /// (`--allow-unauthenticated`): no envelope signature was checked, so
+    /// the events behind the alert are the log's word alone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unauthenticated: bool,
 }
+
+/// The text line of an unauthenticated alert.
+pub const UNAUTHENTICATED_TEXT: &str = "UNAUTHENTICATED: no registry key was configured \
+     (--allow-unauthenticated), so no envelope signature was checked; the log alone vouches \
+     for these events";
 
 impl Alert {
     /// The alert as one JSON line (no trailing newline).
@@ -234,6 +262,9 @@ impl Alert {
             if let Some(version) = &self.version {
                 s += &format!("@{version}");
             }
+        }
+        if self.unauthenticated {
+            s += &format!("\n  {UNAUTHENTICATED_TEXT}");
         }
         s += &format!("\n  {}\n  why: {}", self.message, self.explanation);
         if !self.evidence.is_empty() {
@@ -292,6 +323,7 @@ mod tests {
             event_time: None,
             checkpoint_size: 20,
             details: Default::default(),
+            unauthenticated: false,
         };
         let line = alert.to_json_line();
         assert!(line.starts_with(r#"{"schema":"gatelog-alert/v1","seq":3,"#));
@@ -299,5 +331,35 @@ mod tests {
         let text = alert.to_text();
         assert!(text.starts_with("[MEDIUM] rubber-stamp #3 @acme/widget@1.0.0"));
         assert!(text.contains("evidence: entries 10, 12"));
+        assert!(!line.contains("unauthenticated") && !text.contains("UNAUTHENTICATED"));
+    }
+
+    #[test]
+    fn unauthenticated_alerts_say_so_in_json_and_text() {
+        let alert = Alert {
+            schema: SCHEMA.into(),
+            seq: 1,
+            id: "new-device@3".into(),
+            rule: RuleId::NewDevice,
+            severity: Severity::High,
+            log: "log.example/gatelog".into(),
+            package: Some("w".into()),
+            version: None,
+            message: "m".into(),
+            explanation: RuleId::NewDevice.explanation().into(),
+            evidence: vec![3],
+            event_time: None,
+            checkpoint_size: 4,
+            details: Default::default(),
+            unauthenticated: true,
+        };
+        let line = alert.to_json_line();
+        assert!(line.contains(r#""unauthenticated":true"#), "{line}");
+        assert_eq!(serde_json::from_str::<Alert>(&line).unwrap(), alert);
+        let text = alert.to_text();
+        assert!(
+            text.lines().nth(1).unwrap().contains("UNAUTHENTICATED"),
+            "{text}"
+        );
     }
 }

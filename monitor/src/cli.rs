@@ -71,9 +71,14 @@ pub struct Flags {
     #[arg(long)]
     pub start_at_end: bool,
     /// Check every envelope's signature with these registry keys;
-    /// repeatable. Default: trust the log's check.
+    /// repeatable. Required, unless --allow-unauthenticated.
     #[arg(long = "registry-key", value_name = "VKEY")]
     pub registry_keys: Vec<String>,
+    /// Run without registry keys: no envelope signature is checked, the
+    /// log alone vouches for every event, and every alert says so
+    /// (`"unauthenticated": true`).
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
     /// Seconds between checkpoint polls in daemon mode.
     #[arg(long)]
     pub poll_interval: Option<f64>,
@@ -99,6 +104,8 @@ pub struct FileConfig {
     format: Option<Format>,
     #[serde(default)]
     registries: Vec<String>,
+    #[serde(default)]
+    allow_unauthenticated: bool,
     poll_interval: Option<f64>,
     metrics_listen: Option<SocketAddr>,
     #[serde(default)]
@@ -122,7 +129,8 @@ pub struct Settings {
     pub once: bool,
     /// Start of a new state.
     pub start: Option<StartAt>,
-    /// Registry keys to check envelopes with.
+    /// Registry keys to check envelopes with; empty only with
+    /// `--allow-unauthenticated`.
     pub registries: Vec<VerifierKey>,
     /// Poll interval.
     pub poll_interval: std::time::Duration,
@@ -222,6 +230,9 @@ impl Settings {
             .iter()
             .map(|k| key(k, "registry key"))
             .collect::<Result<Vec<_>, _>>()?;
+        if registries.is_empty() && !(flags.allow_unauthenticated || file.allow_unauthenticated) {
+            return Err("--registry-key VKEY is required (each registry's verifier key, so the monitor checks every envelope's signature itself); pass --allow-unauthenticated to run without, with every alert marked unauthenticated".into());
+        }
         let poll = flags.poll_interval.or(file.poll_interval).unwrap_or(1.0);
         if !(0.05..=3600.0).contains(&poll) {
             return Err(format!(
@@ -296,13 +307,48 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(e.contains("--log-key"), "{e}");
+        // Registry keys are required, unless explicitly waived.
+        let e = Settings::resolve(flags(&[
+            "--log",
+            "http://x",
+            "--log-key",
+            key,
+            "--state",
+            "s",
+        ]))
+        .unwrap_err();
+        assert!(e.contains("--registry-key VKEY is required"), "{e}");
+        assert!(e.contains("--allow-unauthenticated"), "{e}");
+        let s = Settings::resolve(flags(&[
+            "--log",
+            "http://x",
+            "--log-key",
+            key,
+            "--state",
+            "s",
+            "--allow-unauthenticated",
+        ]))
+        .unwrap();
+        assert!(s.registries.is_empty());
+        let s = Settings::resolve(flags(&[
+            "--log",
+            "http://x",
+            "--log-key",
+            key,
+            "--state",
+            "s",
+            "--registry-key",
+            key,
+        ]))
+        .unwrap();
+        assert_eq!(s.registries.len(), 1);
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.toml");
         std::fs::write(
             &path,
             format!(
-                "log = \"http://file\"\nlog_key = \"{key}\"\nstate = \"st\"\nwatch = [\"@acme/*\"]\n[rules]\nrubber_stamp_seconds = 5\n"
+                "log = \"http://file\"\nlog_key = \"{key}\"\nstate = \"st\"\nallow_unauthenticated = true\nwatch = [\"@acme/*\"]\n[rules]\nrubber_stamp_seconds = 5\n"
             ),
         )
         .unwrap();

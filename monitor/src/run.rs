@@ -31,6 +31,13 @@ pub mod code {
 pub async fn run(settings: Settings) -> u8 {
     let metrics = Arc::new(Metrics::default());
     let sinks = Sinks::new(settings.sinks.clone(), metrics.clone());
+    if settings.registries.is_empty() {
+        eprintln!(
+            "gatelog-monitor: WARNING: running without registry keys (--allow-unauthenticated): \
+             no envelope signature is checked, the log alone vouches for every event, and every \
+             alert is marked unauthenticated. Pass each registry's --registry-key instead."
+        );
+    }
     if settings.test_alert {
         return test_alert(&sinks, &settings).await;
     }
@@ -107,6 +114,14 @@ async fn once(follower: &mut Follower, sinks: &Sinks) -> u8 {
     }
     let before = follower.last_seq();
     let outcome = follower.step().await;
+    // Cron runs are separate processes: the lag is since the last verified
+    // progress the state remembers.
+    if let (Err(e), Some(lag)) = (&outcome, follower.stored_lag())
+        && !matches!(e, FollowError::Misbehaviour(_))
+        && let Err(e) = follower.no_progress(lag, &e.to_string())
+    {
+        eprintln!("gatelog-monitor: {e}");
+    }
     let delivered = deliver_with_retries(follower, sinks, 4).await;
     let raised = follower.last_seq() - before;
     match (&outcome, &delivered) {
@@ -133,7 +148,8 @@ async fn once(follower: &mut Follower, sinks: &Sinks) -> u8 {
     match outcome {
         Ok(_) if raised > 0 => code::ALERTS,
         Ok(_) => code::OK,
-        Err(FollowError::Misbehaviour(_)) => code::ALERTS,
+        Err(FollowError::Misbehaviour(_) | FollowError::Unverifiable(_)) => code::ALERTS,
+        Err(FollowError::Fetch(_)) if raised > 0 => code::ALERTS,
         Err(FollowError::Fetch(_)) => code::UNREACHABLE,
         Err(_) => code::ERROR,
     }
@@ -192,10 +208,36 @@ async fn daemon(
     let sinks = Arc::new(sinks);
     let delivery = tokio::spawn(delivery_loop(sinks.clone(), state.clone(), wake.clone()));
     let mut backoff = settings.poll_interval;
+    let clock = follower.progress_clock();
+    let threshold = settings.rules.no_progress();
+    let mut last_error = String::from("no answer from the log yet");
     let result = loop {
-        let outcome = tokio::select! {
-            outcome = follower.step() => outcome,
-            _ = tokio::signal::ctrl_c() => break code::OK,
+        // The step runs under a watch: no verified progress for longer
+        // than the threshold raises `no-progress` even while a step hangs
+        // on a log that answers slowly (the step is then dropped and
+        // started again; committed chunks stay committed).
+        let outcome = {
+            let step = follower.step();
+            tokio::pin!(step);
+            let mut tick = tokio::time::interval(Duration::from_secs(1).min(threshold));
+            loop {
+                tokio::select! {
+                    outcome = &mut step => break Watched::Done(outcome),
+                    _ = tick.tick() => {
+                        if clock.lag() > threshold {
+                            break Watched::Stalled;
+                        }
+                    }
+                    _ = tokio::signal::ctrl_c() => break Watched::Stop,
+                }
+            }
+        };
+        let outcome = match outcome {
+            Watched::Stop => break code::OK,
+            Watched::Done(outcome) => outcome,
+            Watched::Stalled => Err(FollowError::Unverifiable(format!(
+                "a step took longer than the no-progress threshold; last error: {last_error}"
+            ))),
         };
         match outcome {
             Ok(progress) => {
@@ -206,13 +248,29 @@ async fn daemon(
             }
             Err(FollowError::Misbehaviour(id)) => {
                 wake.notify_one();
-                eprintln!("gatelog-monitor: the log misbehaved (alert {id}); stopping");
+                eprintln!(
+                    "gatelog-monitor: the log signed contradicting checkpoints (evidence in alert {id}); stopping"
+                );
                 break code::ALERTS;
             }
-            Err(e @ (FollowError::Fetch(_) | FollowError::Malformed(_))) => {
+            Err(
+                e @ (FollowError::Fetch(_)
+                | FollowError::Malformed(_)
+                | FollowError::Unverifiable(_)),
+            ) => {
                 tracing::warn!("{e}; retrying in {:?}", backoff);
+                last_error = e.to_string();
+                wake.notify_one();
                 backoff = (backoff * 2).min(Duration::from_secs(60));
             }
+            Err(e) => {
+                eprintln!("gatelog-monitor: {e}");
+                break code::ERROR;
+            }
+        }
+        match follower.no_progress(clock.lag(), &last_error) {
+            Ok(true) => wake.notify_one(),
+            Ok(false) => {}
             Err(e) => {
                 eprintln!("gatelog-monitor: {e}");
                 break code::ERROR;
@@ -228,6 +286,16 @@ async fn daemon(
     delivery.abort();
     let _ = tokio::time::timeout(Duration::from_secs(10), sinks.deliver(&state)).await;
     result
+}
+
+/// How a watched step ended.
+enum Watched {
+    /// It returned.
+    Done(Result<crate::follow::Progress, FollowError>),
+    /// No verified progress for longer than the threshold: dropped.
+    Stalled,
+    /// Ctrl-C.
+    Stop,
 }
 
 /// Delivers whenever woken, and retries failed deliveries with backoff.
@@ -270,6 +338,7 @@ async fn test_alert(sinks: &Sinks, settings: &Settings) -> u8 {
         details: [("test".to_owned(), serde_json::Value::Bool(true))]
             .into_iter()
             .collect(),
+        unauthenticated: settings.registries.is_empty(),
     };
     let failures = sinks.send_all(&alert).await;
     for f in &failures {

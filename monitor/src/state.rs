@@ -52,7 +52,29 @@ pub struct Meta {
     /// Ids of log-misbehaviour alerts already raised, so a restart that
     /// finds the same lie does not raise it again.
     pub misbehaviour: Vec<String>,
+    /// How the records are keyed and timed ([`LAYOUT`]); 0 for states of
+    /// monitors before it was recorded.
+    #[serde(default)]
+    pub layout: u32,
+    /// When the monitor last verified progress (a checkpoint proven and
+    /// every entry up to it judged), ms since the epoch; 0 if never.
+    #[serde(default)]
+    pub progress_ms: u64,
+    /// The trouble (unverifiable answers, no progress) already alerted on
+    /// since the last verified progress, so it is alerted once, and again
+    /// only after the log recovered.
+    #[serde(default)]
+    pub trouble: Vec<String>,
+    /// Episodes of trouble alerted on so far (they number the alert ids).
+    #[serde(default)]
+    pub episodes: u64,
 }
+
+/// The record layout this monitor writes: 1 keyed every record by
+/// registry host as well as package, version, device or identity, and
+/// timed the recency windows with the log's `logged_at`. Older states
+/// keyed packages by name alone and must be rebuilt.
+pub const LAYOUT: u32 = 1;
 
 /// The state database.
 pub struct State {
@@ -263,6 +285,7 @@ mod tests {
             event_time: None,
             checkpoint_size: 9,
             details: Default::default(),
+            unauthenticated: false,
         }
     }
 
@@ -277,6 +300,10 @@ mod tests {
             range: vec![],
             last_seq: 3,
             misbehaviour: vec![],
+            layout: LAYOUT,
+            progress_ms: 5,
+            trouble: vec!["x".into()],
+            episodes: 1,
         };
         {
             let state = State::open(dir.path()).unwrap();

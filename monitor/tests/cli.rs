@@ -43,6 +43,41 @@ fn missing_and_bad_settings_exit_2_with_the_fix() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("--log-key"), "{err}");
+    // Registry keys are required; running without is an explicit choice.
+    let key = key();
+    let (code, err) = monitor(&[
+        "--log",
+        "http://127.0.0.1:9",
+        "--log-key",
+        &key,
+        "--state",
+        "s",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--registry-key VKEY is required"), "{err}");
+}
+
+#[test]
+fn without_registry_keys_the_monitor_warns_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = key();
+    let state = dir.path().join("state");
+    let (code, err) = monitor(&[
+        "--log",
+        "http://127.0.0.1:9",
+        "--log-key",
+        &key,
+        "--state",
+        state.to_str().unwrap(),
+        "--once",
+        "--start-at-end",
+        "--allow-unauthenticated",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("WARNING: running without registry keys"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -59,6 +94,8 @@ fn an_empty_state_needs_an_explicit_start() {
         "--state",
         state,
         "--once",
+        "--registry-key",
+        &key,
     ];
     let (code, err) = monitor(&base);
     assert_eq!(code, 2, "{err}");

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 
 use super::FollowError;
+use crate::fetch::Held;
 use crate::rules::Entry;
 
 /// One downloaded entry: its hash, and the event or why it is not one.
@@ -25,14 +26,14 @@ pub struct Decoded {
 /// `bundles[i]` is the bundle of `tiles[i]`.
 pub fn decode(
     tiles: &[EntryTile],
-    bundles: &[Vec<u8>],
+    bundles: &[Held],
     from: u64,
     to: u64,
     registries: Option<&Registries>,
 ) -> Result<Vec<Decoded>, FollowError> {
     let mut leaves: Vec<(u64, &[u8])> = Vec::with_capacity((to - from) as usize);
     for (tile, data) in tiles.iter().zip(bundles) {
-        let entries = parse_entry_bundle_for_tile(*tile, data)
+        let entries = parse_entry_bundle_for_tile(*tile, &data.bytes)
             .map_err(|e| FollowError::Malformed(format!("{}: {e}", tile.to_path())))?;
         let first = tile.index() * 256;
         for (i, bytes) in entries.into_iter().enumerate() {

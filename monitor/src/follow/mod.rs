@@ -12,23 +12,26 @@
 //! committed.
 
 mod decode;
+mod download;
+mod evidence;
 mod tiles;
+mod trouble;
 
 pub use decode::Registries;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use gatelog_core::checkpoint::{SignedCheckpoint, open};
-use gatelog_core::evidence::Misbehaviour;
 use gatelog_core::merkle::verify_consistency;
-use gatelog_core::tile::{EntryTile, Tile, tile_hashes};
-use gatelog_core::{CompactRange, ConsistencyProof, Hash, TreeSize, VerifierKey};
+use gatelog_core::{CompactRange, Hash, TreeSize, VerifierKey};
 
-use crate::alert::{Alert, RuleId, SCHEMA, Severity};
+use crate::alert::{Alert, SCHEMA};
 use crate::fetch::{FetchError, LogReader};
 use crate::metrics::Metrics;
 use crate::rules::{Engine, Finding, RuleConfig};
-use crate::state::{Commit, Meta, State, StateError};
+use crate::state::{Commit, LAYOUT, Meta, State, StateError};
+use evidence::{Verdict, log_finding, unverifiable};
 
 /// Entries verified and committed together (a multiple of 256): larger
 /// chunks cost memory and rework after a crash, smaller ones commits.
@@ -43,15 +46,40 @@ pub enum FollowError {
     /// The log served something unparseable (retryable: it proves nothing).
     #[error("the log served malformed data: {0}")]
     Malformed(String),
+    /// The log's answer does not verify; a `log-unverifiable` alert was
+    /// raised (once per episode) and following goes on with retries.
+    #[error("the log's answer does not verify: {0}")]
+    Unverifiable(String),
     /// The state database failed.
     #[error(transparent)]
     State(#[from] StateError),
     /// The state cannot be used with these settings.
     #[error("{0}")]
     Setup(String),
-    /// The log misbehaved; the alert with this id holds the evidence.
-    #[error("the log misbehaved (alert {0}); following stopped")]
+    /// The log signed contradicting checkpoints; the alert with this id
+    /// holds the evidence (raised once; every later stop names it).
+    #[error("the log signed contradicting checkpoints (evidence in alert {0}); following stopped")]
     Misbehaviour(String),
+}
+
+/// When the follower last verified progress, shared with the daemon's
+/// `no-progress` watch (which cannot borrow a follower mid-step).
+#[derive(Clone)]
+pub struct ProgressClock(Arc<Mutex<Instant>>);
+
+impl ProgressClock {
+    fn new() -> ProgressClock {
+        ProgressClock(Arc::new(Mutex::new(Instant::now())))
+    }
+
+    fn mark(&self) {
+        *self.0.lock().expect("progress clock") = Instant::now();
+    }
+
+    /// Time since the last verified progress (or since the start).
+    pub fn lag(&self) -> Duration {
+        self.0.lock().expect("progress clock").elapsed()
+    }
 }
 
 /// Where a new state starts.
@@ -87,6 +115,7 @@ pub struct Follower {
     range: CompactRange,
     engine: Engine,
     metrics: Arc<Metrics>,
+    progress: ProgressClock,
 }
 
 fn parse_range(meta: &Meta) -> Result<CompactRange, StateError> {
@@ -130,6 +159,11 @@ impl Follower {
         let key_text = log_key.to_string();
         let meta = match (state.meta()?, start) {
             (Some(meta), None) => {
+                if meta.layout < LAYOUT {
+                    return Err(FollowError::Setup(
+                        "the state was written by an older gatelog-monitor, which kept package records by name alone (not per registry) and timed rules by the registry's clock; start a new --state folder (--start-at 0)".into(),
+                    ));
+                }
                 if meta.log_key != key_text {
                     return Err(FollowError::Setup(format!(
                         "the state follows the log with key {}, not {key_text}; use another --state folder",
@@ -167,6 +201,7 @@ impl Follower {
             range,
             engine,
             metrics,
+            progress: ProgressClock::new(),
         })
     }
 
@@ -185,6 +220,10 @@ impl Follower {
             range: Vec::new(),
             last_seq: 0,
             misbehaviour: Vec::new(),
+            layout: LAYOUT,
+            progress_ms: 0,
+            trouble: Vec::new(),
+            episodes: 0,
         };
         if start == StartAt::Index(0) {
             return Ok(meta);
@@ -242,6 +281,16 @@ impl Follower {
         self.log_key.name()
     }
 
+    /// When the follower last verified progress.
+    pub fn progress_clock(&self) -> ProgressClock {
+        self.progress.clone()
+    }
+
+    /// Whether alerts are marked unauthenticated (no registry keys).
+    pub fn unauthenticated(&self) -> bool {
+        self.registries.is_none()
+    }
+
     fn remembered(&self) -> Result<Option<SignedCheckpoint>, FollowError> {
         match &self.meta.checkpoint {
             None => Ok(None),
@@ -252,30 +301,49 @@ impl Follower {
     }
 
     /// Fetches the log's checkpoint and processes every entry up to it.
+    /// Answers that do not verify raise `log-unverifiable` (once per
+    /// episode) and return [`FollowError::Unverifiable`]: retry later.
+    /// Only signed evidence returns [`FollowError::Misbehaviour`].
     pub async fn step(&mut self) -> Result<Progress, FollowError> {
+        match self.step_verified().await {
+            Err(FollowError::Malformed(why)) => {
+                let f = unverifiable(
+                    self.meta.cursor,
+                    format!("the log served data that cannot be read: {why}"),
+                );
+                Err(self.unverifiable(f)?)
+            }
+            other => other,
+        }
+    }
+
+    async fn step_verified(&mut self) -> Result<Progress, FollowError> {
         let bytes = self.reader.checkpoint().await?;
         let cp = match open(&bytes, &self.log_key) {
             Ok(cp) => cp,
             Err(e) => {
-                let mut f = log_finding(
-                    0,
+                let mut f = unverifiable(
+                    self.meta.cursor,
                     format!("the log's checkpoint does not verify with its key: {e}"),
                 );
                 f.details.insert(
                     "checkpoint".into(),
                     String::from_utf8_lossy(&bytes).into_owned().into(),
                 );
-                return Err(self.raise(f, 0, "bad-checkpoint")?);
+                return Err(self.unverifiable(f)?);
             }
         };
         let size = cp.head().size;
         self.metrics.log_size.set(size.0 as i64);
         if let Some(old) = self.remembered()? {
-            if let Some(f) = self.check_against(&old, &cp).await? {
-                return Err(self.raise(f, size.0, "fork")?);
+            match self.check_against(&old, &cp).await? {
+                Some(Verdict::Fork(f)) => return Err(self.raise(f, size.0, "fork")?),
+                Some(Verdict::Unverifiable(f)) => return Err(self.unverifiable(f)?),
+                None => {}
             }
             if size < old.head().size {
-                // A stale (cached) checkpoint, proven consistent: wait.
+                // A stale (cached) checkpoint, proven consistent: wait. It
+                // is not progress.
                 return Ok(Progress {
                     size: self.meta.cursor,
                     ..Progress::default()
@@ -288,7 +356,8 @@ impl Follower {
             ..Progress::default()
         };
         if self.meta.cursor >= size.0 {
-            self.state.commit(&self.meta, Commit::default())?;
+            self.progressed();
+            self.commit_meta()?;
         }
         // The next chunk downloads and decodes while this one is verified,
         // judged and committed; it is judged only after its own proof.
@@ -302,8 +371,10 @@ impl Follower {
                     .map_err(|e| FollowError::Malformed(format!("download task: {e}")))??,
                 None => self.prefetch(from, to, size).await?,
             };
+            // The byte budget may have ended the chunk early.
+            let to = from + decoded.len() as u64;
             if to < size.0 {
-                let after = size.0.min(to + CHUNK);
+                let after = size.0.min((to / CHUNK + 1) * CHUNK);
                 next = Some(tokio::spawn(self.prefetch(to, after, size)));
             }
             let done = self.chunk(&cp, to, decoded).await;
@@ -318,52 +389,6 @@ impl Follower {
         Ok(progress)
     }
 
-    /// Checks a new checkpoint against the remembered one; a finding if
-    /// they cannot both be true.
-    async fn check_against(
-        &self,
-        old: &SignedCheckpoint,
-        new: &SignedCheckpoint,
-    ) -> Result<Option<Finding>, FollowError> {
-        let (o, n) = (old.head(), new.head());
-        let (small, large) = if n.size >= o.size {
-            (old, new)
-        } else {
-            (new, old)
-        };
-        let proof = if small.head().size == large.head().size {
-            ConsistencyProof {
-                old_size: o.size,
-                new_size: o.size,
-                path: Vec::new(),
-            }
-        } else {
-            match tiles::consistency(&self.reader, small.head().size, large.head().size).await {
-                Ok(proof) => proof,
-                // The larger tree's tiles are gone: the log rolled back.
-                Err(FollowError::Fetch(FetchError::Status { status: 404, .. }))
-                    if n.size < o.size =>
-                {
-                    let mut f = log_finding(
-                        n.size.0,
-                        format!(
-                            "the log's checkpoint went back from {} to {} entries and it no longer serves the larger tree",
-                            o.size, n.size
-                        ),
-                    );
-                    f.details.insert("older".into(), note_text(old).into());
-                    f.details.insert("newer".into(), note_text(new).into());
-                    return Ok(Some(f));
-                }
-                Err(e) => return Err(e),
-            }
-        };
-        match gatelog_core::evidence::check_consistency(small, large, &proof) {
-            Ok(_) => Ok(None),
-            Err(m) => Ok(Some(misbehaviour_finding(*m, n.size.0))),
-        }
-    }
-
     /// Downloads and decodes entries `[from, to)` of the tree of `size`
     /// (nothing is verified against the tree yet).
     fn prefetch(
@@ -375,8 +400,10 @@ impl Follower {
         let reader = self.reader.clone();
         let registries = self.registries.clone();
         async move {
-            let (tiles, bundles) = fetch_chunk(reader, from, to, size).await?;
+            let fetched = download::fetch_chunk(reader, from, to, size).await?;
             tokio::task::spawn_blocking(move || {
+                // The bundles' bytes go back to the budget once decoded.
+                let download::Fetched { tiles, bundles, to } = fetched;
                 decode::decode(&tiles, &bundles, from, to, registries.as_deref())
             })
             .await
@@ -402,7 +429,7 @@ impl Follower {
         let proof = tiles::consistency(&self.reader, TreeSize(to), size).await?;
         if verify_consistency(&range.head(), &cp.head(), &proof).is_err() {
             let f = self.locate_mismatch(&decoded, size).await?;
-            return Err(self.raise(f, size.0, "entries")?);
+            return Err(self.unverifiable(f)?);
         }
         let proven_at = started.elapsed();
 
@@ -438,6 +465,8 @@ impl Follower {
         let mut meta = self.meta.clone();
         meta.cursor = to;
         meta.range = range.hashes().iter().map(Hash::to_hex).collect();
+        meta.progress_ms = trouble::now_ms();
+        meta.trouble.clear();
         let alerts = self.number(&mut meta, findings, size.0);
         let count = alerts.len() as u64;
         let commit = Commit {
@@ -451,6 +480,7 @@ impl Follower {
         self.engine.index_mut().forget(false);
         self.meta = meta;
         self.range = range;
+        self.progress.mark();
         self.metrics.entries.inc_by(to - from);
         self.metrics.verified_size.set(to as i64);
         tracing::debug!(
@@ -486,13 +516,14 @@ impl Follower {
                     event_time: f.event_time,
                     checkpoint_size: size,
                     details: f.details,
+                    unauthenticated: self.registries.is_none(),
                 }
             })
             .collect()
     }
 
-    /// Records a log-misbehaviour alert (once per distinct lie) and
-    /// returns the error that stops following.
+    /// Records a log-misbehaviour alert of signed evidence (once per
+    /// distinct lie) and returns the error that stops following.
     fn raise(
         &mut self,
         finding: Finding,
@@ -518,114 +549,7 @@ impl Follower {
         }
         Ok(FollowError::Misbehaviour(id))
     }
-
-    /// Finds which entry of a chunk that failed verification differs from
-    /// the log's level-0 hash tiles.
-    async fn locate_mismatch(
-        &self,
-        decoded: &[decode::Decoded],
-        size: TreeSize,
-    ) -> Result<Finding, FollowError> {
-        for d in decoded {
-            let tile = Tile::at_size(0, d.index / 256, size)
-                .ok_or_else(|| FollowError::Malformed(format!("no tile for entry {}", d.index)))?;
-            let data = self.reader.tile(tile).await?;
-            let hashes = tile_hashes(tile, &data)
-                .map_err(|e| FollowError::Malformed(format!("{}: {e}", tile.to_path())))?;
-            let committed = hashes[(d.index % 256) as usize];
-            if committed != d.leaf_hash {
-                let m = Misbehaviour::EntryMismatch {
-                    index: gatelog_core::LeafIndex(d.index),
-                    served: d.leaf_hash,
-                    committed,
-                };
-                return Ok(misbehaviour_finding(m, size.0));
-            }
-        }
-        Ok(log_finding(
-            decoded.first().map_or(0, |d| d.index),
-            format!(
-                "the log's hash tiles do not add up to the root of its checkpoint at size {size}"
-            ),
-        ))
-    }
 }
-
-/// The entry bundles of a chunk, with the tiles they are.
-type Fetched = (Vec<EntryTile>, Vec<Vec<u8>>);
 
 /// A chunk downloading and decoding in the background.
 type Prefetch = tokio::task::JoinHandle<Result<Vec<decode::Decoded>, FollowError>>;
-
-/// Downloads the entry bundles holding entries `[from, to)` of the tree of
-/// `size`.
-async fn fetch_chunk(
-    reader: LogReader,
-    from: u64,
-    to: u64,
-    size: TreeSize,
-) -> Result<Fetched, FollowError> {
-    let tiles: Vec<EntryTile> = (from / 256..to.div_ceil(256))
-        .filter_map(|i| EntryTile::at_size(i, size))
-        .collect();
-    let bundles = reader.bundles(&tiles).await?;
-    Ok((tiles, bundles))
-}
-
-fn note_text(cp: &SignedCheckpoint) -> String {
-    String::from_utf8_lossy(&cp.to_bytes()).into_owned()
-}
-
-/// A log-wide misbehaviour finding triggered at `trigger`.
-fn log_finding(trigger: u64, message: String) -> Finding {
-    Finding {
-        rule: RuleId::LogMisbehaviour,
-        severity: Severity::Critical,
-        trigger,
-        package: None,
-        version: None,
-        message,
-        evidence: vec![trigger],
-        event_time: None,
-        details: Default::default(),
-    }
-}
-
-fn misbehaviour_finding(m: Misbehaviour, size: u64) -> Finding {
-    match &m {
-        Misbehaviour::InconsistentCheckpoints {
-            older,
-            newer,
-            proof,
-            reason,
-        } => {
-            let mut f = log_finding(
-                size,
-                format!(
-                    "the log signed two checkpoints ({} and {} entries) that are not consistent: {reason}",
-                    older.head().size,
-                    newer.head().size
-                ),
-            );
-            f.evidence.clear();
-            f.details.insert("older".into(), note_text(older).into());
-            f.details.insert("newer".into(), note_text(newer).into());
-            let path: Vec<serde_json::Value> =
-                proof.path.iter().map(|h| h.to_hex().into()).collect();
-            f.details.insert("consistency_proof".into(), path.into());
-            f
-        }
-        Misbehaviour::EntryMismatch {
-            index,
-            served,
-            committed,
-        } => {
-            let mut f = log_finding(index.0, m.to_string());
-            f.details
-                .insert("served_leaf_hash".into(), served.to_hex().into());
-            f.details
-                .insert("committed_leaf_hash".into(), committed.to_hex().into());
-            f
-        }
-    }
-}

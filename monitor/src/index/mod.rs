@@ -1,5 +1,7 @@
-//! The index the rules read and update: records keyed by package, version,
-//! device and publisher identity, cached in memory over a [`RecordSource`]
+//! The index the rules read and update: records keyed by registry and
+//! package, version, device or publisher identity (every key starts with
+//! the registry's host, so one registry's events never reach another's
+//! records), cached in memory over a [`RecordSource`]
 //! (the state database). Changes accumulate as dirty records and are
 //! written with the cursor in one batch, so the index always matches the
 //! entries processed.
@@ -31,19 +33,21 @@ impl RecordSource for Empty {
     }
 }
 
-/// Record key prefixes. Keys are `<prefix><parts joined by NUL>`.
+/// Record key prefixes. Keys are `<prefix><parts joined by NUL>`; the
+/// first part of every per-registry key is the registry's host
+/// (`Registry::host`, so `http://x` and `https://x` are one registry).
 pub mod key {
     /// The log-wide record.
     pub const LOG: &str = "r/log";
 
-    /// A package.
-    pub fn package(name: &str) -> String {
-        format!("r/p/{name}")
+    /// A package of a registry.
+    pub fn package(registry: &str, name: &str) -> String {
+        format!("r/p/{registry}\0{name}")
     }
 
-    /// A package version.
-    pub fn version(name: &str, version: &str) -> String {
-        format!("r/v/{name}\0{version}")
+    /// A package version of a registry.
+    pub fn version(registry: &str, name: &str, version: &str) -> String {
+        format!("r/v/{registry}\0{name}\0{version}")
     }
 
     /// A maintainer's device at a registry.
@@ -51,9 +55,9 @@ pub mod key {
         format!("r/d/{registry}\0{maintainer}\0{device}")
     }
 
-    /// A publisher identity.
-    pub fn publisher(identity: &str) -> String {
-        format!("r/i/{identity}")
+    /// A publisher identity at a registry.
+    pub fn publisher(registry: &str, identity: &str) -> String {
+        format!("r/i/{registry}\0{identity}")
     }
 }
 
@@ -172,24 +176,27 @@ impl Index {
         self.cache.log_dirty = true;
     }
 
-    /// A package record, marked dirty (callers read to update).
+    /// A package record of `registry` (a host), marked dirty (callers
+    /// read to update).
     pub fn package(
         &mut self,
         source: &dyn RecordSource,
+        registry: &str,
         name: &str,
     ) -> Result<&mut PackageRecord, String> {
-        let k = spell(&mut self.key, "r/p/", &[name]);
+        let k = spell(&mut self.key, "r/p/", &[registry, name]);
         self.cache.packages.get(source, k, true)
     }
 
-    /// A version record, marked dirty.
+    /// A version record of `registry`, marked dirty.
     pub fn version(
         &mut self,
         source: &dyn RecordSource,
+        registry: &str,
         name: &str,
         version: &str,
     ) -> Result<&mut VersionRecord, String> {
-        let k = spell(&mut self.key, "r/v/", &[name, version]);
+        let k = spell(&mut self.key, "r/v/", &[registry, name, version]);
         self.cache.versions.get(source, k, true)
     }
 
@@ -218,13 +225,14 @@ impl Index {
         self.cache.devices.get(source, k, false).cloned()
     }
 
-    /// A publisher record, marked dirty.
+    /// A publisher record of `registry`, marked dirty.
     pub fn publisher(
         &mut self,
         source: &dyn RecordSource,
+        registry: &str,
         identity: &str,
     ) -> Result<&mut PublisherRecord, String> {
-        let k = spell(&mut self.key, "r/i/", &[identity]);
+        let k = spell(&mut self.key, "r/i/", &[registry, identity]);
         self.cache.publishers.get(source, k, true)
     }
 
@@ -272,28 +280,31 @@ mod tests {
     #[test]
     fn keys_are_spelled_as_documented() {
         let mut buf = String::new();
-        assert_eq!(spell(&mut buf, "r/p/", &["a"]), key::package("a"));
+        assert_eq!(spell(&mut buf, "r/p/", &["r", "a"]), key::package("r", "a"));
         assert_eq!(
-            spell(&mut buf, "r/v/", &["a", "1.0.0"]),
-            key::version("a", "1.0.0")
+            spell(&mut buf, "r/v/", &["r", "a", "1.0.0"]),
+            key::version("r", "a", "1.0.0")
         );
         assert_eq!(
             spell(&mut buf, "r/d/", &["r", "m", "d"]),
             key::device("r", "m", "d")
         );
-        assert_eq!(spell(&mut buf, "r/i/", &["x"]), key::publisher("x"));
+        assert_eq!(
+            spell(&mut buf, "r/i/", &["r", "x"]),
+            key::publisher("r", "x")
+        );
     }
 
     #[test]
     fn a_record_changed_twice_is_written_once_and_then_clean() {
         let mut index = Index::default();
-        index.package(&Empty, "a").unwrap().approvals = 1;
-        index.package(&Empty, "a").unwrap().approvals = 2;
+        index.package(&Empty, "r", "a").unwrap().approvals = 1;
+        index.package(&Empty, "r", "a").unwrap().approvals = 2;
         let _ = index.read_device(&Empty, "r", "m", "d").unwrap();
         index.set_log(LogRecord::default());
         let written = index.take_dirty();
         let keys: Vec<&str> = written.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, vec![key::LOG, "r/p/a"]);
+        assert_eq!(keys, vec![key::LOG, "r/p/r\0a"]);
         assert!(String::from_utf8_lossy(&written[1].1).contains("\"approvals\":2"));
         assert!(index.take_dirty().is_empty());
     }

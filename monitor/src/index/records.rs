@@ -1,11 +1,13 @@
-//! The facts the rules remember between entries, one record per key.
-//! Records are stored as JSON in the state database; their fields are the
-//! smallest set the rules need, not copies of events.
+//! The facts the rules remember between entries, one record per key
+//! (every key names the registry). Records are stored as JSON in the state
+//! database; their fields are the smallest set the rules need, not copies
+//! of events. Times are the rules' recency clock (the log's `logged_at`
+//! unless configured otherwise), in ms since the epoch.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-/// Per package: its chain head, policy, maintainers and device history.
+/// Per registry and package: its chain head, policy, maintainers and device history.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 pub struct PackageRecord {
     /// Leaf index of the package's latest event (what the next `prev`
@@ -17,7 +19,7 @@ pub struct PackageRecord {
     pub trusted: Vec<TrustedRecord>,
     /// Whether any `policy-change` was logged.
     pub has_policy: bool,
-    /// Current maintainers: name → (added at, registry time ms; entry;
+    /// Current maintainers: name → (added at, ms; entry;
     /// whether the package had been published before).
     pub maintainers: BTreeMap<String, (i64, u64, bool)>,
     /// Whether any version was published.
@@ -44,7 +46,7 @@ pub struct TrustedRecord {
     pub publish_mode: bool,
 }
 
-/// Per `package@version`: its stages, approvals and publishes.
+/// Per registry and `package@version`: its stages, approvals and publishes.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 pub struct VersionRecord {
     /// `stage` events.
@@ -64,7 +66,7 @@ pub struct StageFact {
     pub leaf_hash: String,
     /// SRI digest.
     pub integrity: String,
-    /// Registry time, ms since the epoch.
+    /// When it was logged, ms since the epoch.
     pub time_ms: i64,
 }
 
@@ -82,16 +84,16 @@ pub struct ApprovalFact {
 /// Per maintainer device (`registry\0maintainer\0device`).
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 pub struct DeviceRecord {
-    /// The current registration: registry time ms, entry, public key hex.
+    /// The current registration: time ms, entry, public key hex.
     pub registered: Option<(i64, u64, Option<String>)>,
     /// The revocation after the registration, if any: (time ms, entry).
     pub revoked: Option<(i64, u64)>,
 }
 
-/// Per publisher identity: its recent stages, for burst detection.
+/// Per registry and publisher identity: its recent stages, for burst detection.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 pub struct PublisherRecord {
-    /// (registry time ms, package, entry) within the burst window, oldest
+    /// (time ms, package, entry) within the burst window, oldest
     /// first.
     pub recent: VecDeque<(i64, String, u64)>,
     /// When a burst alert last fired (time ms): one alert per burst.

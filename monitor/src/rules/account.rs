@@ -1,9 +1,11 @@
 //! Rules on account and package settings: device registrations, the
-//! maintainer list, and `policy-change` (`policy-downgrade`).
+//! maintainer list, and `policy-change` (`policy-downgrade`: safeguards
+//! weakened, trusted publishers removed or replaced, or a logged trusted
+//! publisher this monitor's configuration does not allow).
 
 use gatelog_core::event::{EventBody, PolicyChange, StagedPublishing, TrustedPublisherMode};
 
-use super::{Engine, Entry, Findings, time_ms};
+use super::{Engine, Entry, Findings, registry};
 use crate::alert::{RuleId, Severity};
 use crate::index::{RecordSource, TrustedRecord};
 
@@ -14,8 +16,8 @@ pub(super) fn apply(
     out: &mut Findings<'_>,
 ) -> Result<(), String> {
     let e = &entry.event;
-    let now = time_ms(e);
-    let registry = e.registry.as_str();
+    let now = engine.when(entry);
+    let registry = registry(entry);
     match &e.body {
         EventBody::DeviceRegister(change) => {
             let record =
@@ -34,7 +36,7 @@ pub(super) fn apply(
             record.revoked = Some((now, entry.index));
         }
         EventBody::MaintainerAdd(change) => {
-            let record = engine.index.package(source, e.package.as_str())?;
+            let record = engine.index.package(source, registry, e.package.as_str())?;
             let established = record.published;
             record.maintainers_known = true;
             record
@@ -42,7 +44,7 @@ pub(super) fn apply(
                 .insert(change.maintainer.clone(), (now, entry.index, established));
         }
         EventBody::MaintainerRemove(change) => {
-            let record = engine.index.package(source, e.package.as_str())?;
+            let record = engine.index.package(source, registry, e.package.as_str())?;
             record.maintainers_known = true;
             record.maintainers.remove(&change.maintainer);
         }
@@ -59,7 +61,8 @@ fn on_policy(
     change: &PolicyChange,
     out: &mut Findings<'_>,
 ) -> Result<(), String> {
-    let record = engine.index.package(source, entry.event.package.as_str())?;
+    let package = entry.event.package.as_str();
+    let record = engine.index.package(source, registry(entry), package)?;
     let trusted: Vec<TrustedRecord> = change
         .trusted_publishers
         .iter()
@@ -77,9 +80,7 @@ fn on_policy(
             downgrades.push("staged publishing was switched from required to optional".to_owned());
         }
         for t in trusted.iter().filter(|t| t.publish_mode) {
-            let before = record.trusted.iter().find(|o| {
-                o.issuer == t.issuer && o.repository == t.repository && o.workflow == t.workflow
-            });
+            let before = record.trusted.iter().find(|o| same(t, o));
             match before {
                 Some(o) if !o.publish_mode => downgrades.push(format!(
                     "trusted publisher {} ({}) moved from stage-only to publish mode",
@@ -95,6 +96,43 @@ fn on_policy(
         if trusted.is_empty() && !record.trusted.is_empty() {
             downgrades
                 .push("every trusted publisher was removed: any CI identity may stage".into());
+        } else {
+            // Removed or replaced: the identity that released the package
+            // until now is no longer the one trusted.
+            for o in record
+                .trusted
+                .iter()
+                .filter(|o| !trusted.iter().any(|t| same(t, o)))
+            {
+                downgrades.push(format!(
+                    "trusted publisher {} ({}) was removed or replaced",
+                    o.repository, o.workflow
+                ));
+            }
+        }
+    }
+    // A logged trusted publisher the operator's configuration forbids:
+    // the configuration still decides (unexpected-publisher fires on its
+    // stages), and the policy itself is worth a look.
+    let rules: Vec<_> = engine
+        .config
+        .trusted_publishers
+        .iter()
+        .filter(|r| gatelog_core::policy::matches(&r.packages, package))
+        .collect();
+    if !rules.is_empty() {
+        for t in &trusted {
+            let allowed = rules.iter().any(|r| {
+                r.issuer == t.issuer
+                    && r.repository == t.repository
+                    && r.workflow.as_deref().is_none_or(|w| w == t.workflow)
+            });
+            if !allowed {
+                downgrades.push(format!(
+                    "the logged policy trusts {} ({}), which this monitor's configured trusted_publishers do not allow",
+                    t.repository, t.workflow
+                ));
+            }
         }
     }
     record.has_policy = true;
@@ -109,4 +147,9 @@ fn on_policy(
         );
     }
     Ok(())
+}
+
+/// Whether two trusted publishers name the same CI identity.
+fn same(a: &TrustedRecord, b: &TrustedRecord) -> bool {
+    a.issuer == b.issuer && a.repository == b.repository && a.workflow == b.workflow
 }

@@ -1,9 +1,10 @@
 //! `log-misbehaviour` from the entries themselves: every package's `prev`
-//! chain must link each event to the package's previous one (a gap hides
+//! chain (one per registry and package) must link each event to the
+//! package's previous one at that registry (a gap hides
 //! events, a fork shows two histories), and `logged_at` must never go
 //! backwards.
 
-use super::{Engine, Entry, Findings};
+use super::{Engine, Entry, Findings, registry};
 use crate::alert::{RuleId, Severity};
 use crate::index::RecordSource;
 use gatelog_core::LeafIndex;
@@ -32,7 +33,7 @@ pub(super) fn check(
 
     let start = engine.start;
     let package = entry.event.package.as_str();
-    let record = engine.index.package(source, package)?;
+    let record = engine.index.package(source, registry(entry), package)?;
     let last = record.last;
     record.last = Some(entry.index);
     let problem = match (entry.prev, last) {

@@ -41,8 +41,10 @@ pub struct RuleConfig {
     /// accepted. Default empty (SMS always fires).
     #[serde(deserialize_with = "patterns")]
     pub allow_sms: Vec<String>,
-    /// `unexpected-publisher`: trusted CI identities in addition to those
-    /// the packages' logged policies name (same form as the client's).
+    /// `unexpected-publisher`: the CI identities allowed to stage the
+    /// matching packages (same form as the client's). A restriction on top
+    /// of the packages' logged trusted publishers, never a widening: a
+    /// stage must satisfy both.
     pub trusted_publishers: Vec<TrustedPublisherRule>,
     /// `time-skew`: an event dated more than this many minutes after the
     /// log logged it fires. Default 10.
@@ -50,6 +52,25 @@ pub struct RuleConfig {
     /// `time-skew`: an event dated more than this many hours before the
     /// log logged it fires. Default 24.
     pub time_skew_behind_hours: u64,
+    /// Which time the recency windows judge: the log's `logged_at`
+    /// (default), or the registry's `time` for tools that replay old
+    /// history into a log running today.
+    pub recency_clock: RecencyClock,
+    /// `no-progress`: fires when the monitor has verified nothing new for
+    /// this many seconds (the log unreachable, or answering what does not
+    /// verify). Default 600.
+    pub no_progress_seconds: u64,
+}
+
+/// The clock of the recency windows.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecencyClock {
+    /// The log's `logged_at` of each entry.
+    #[default]
+    Log,
+    /// The registry's `time` of each event.
+    Registry,
 }
 
 impl Default for RuleConfig {
@@ -67,6 +88,8 @@ impl Default for RuleConfig {
             trusted_publishers: Vec::new(),
             time_skew_ahead_minutes: 10,
             time_skew_behind_hours: 24,
+            recency_clock: RecencyClock::Log,
+            no_progress_seconds: 600,
         }
     }
 }
@@ -74,12 +97,13 @@ impl Default for RuleConfig {
 /// Upper bounds of the thresholds: ten years, and a burst of 10,000
 /// packages. Larger values would overflow the rules' millisecond
 /// arithmetic (and silently switch a rule off) or keep unbounded history.
-const LIMITS: [(&str, u64); 5] = [
+const LIMITS: [(&str, u64); 6] = [
     ("rubber_stamp_seconds", 315_360_000),
     ("new_device_hours", 87_600),
     ("burst_packages", 10_000),
     ("burst_window_minutes", 5_256_000),
     ("maintainer_added_hours", 87_600),
+    ("no_progress_seconds", 315_360_000),
 ];
 
 impl RuleConfig {
@@ -91,6 +115,7 @@ impl RuleConfig {
             self.burst_packages as u64,
             self.burst_window_minutes,
             self.maintainer_added_hours,
+            self.no_progress_seconds,
         ];
         for ((name, max), value) in LIMITS.iter().zip(values) {
             if value > *max {
@@ -100,6 +125,11 @@ impl RuleConfig {
             }
         }
         Ok(())
+    }
+
+    /// The `no-progress` threshold.
+    pub fn no_progress(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.no_progress_seconds.max(1))
     }
 
     /// Whether `rule` runs.

@@ -2,9 +2,14 @@
 //! order, checks each against what the [`Index`] remembers, updates the
 //! index and returns [`Finding`]s.
 //!
-//! Rules judge facts only the log provides: registry times of events (not
-//! the monitor's clock), logged policies and device registrations, and the
-//! configured thresholds ([`RuleConfig`]). Entries before the monitor's
+//! Rules judge facts only the log provides: the log's `logged_at` of each
+//! entry for every recency window (not the registry's `time`, which the
+//! registry alone vouches for, and not the monitor's clock), logged
+//! policies and device registrations, and the configured thresholds and
+//! policies ([`RuleConfig`]). Configured policies only ever add
+//! restrictions to the logged ones. Every record is kept per registry (its
+//! host), so one registry's events never enter another's package records,
+//! chains or rule state. Entries before the monitor's
 //! first entry (`--start-at-end`) are unknown, so history-dependent rules
 //! stay silent about references into them rather than guess.
 //!
@@ -21,7 +26,7 @@ mod signatures;
 #[cfg(test)]
 mod tests;
 
-pub use config::RuleConfig;
+pub use config::{RecencyClock, RuleConfig};
 
 use ed25519_dalek::VerifyingKey;
 use gatelog_core::event::Event;
@@ -88,6 +93,12 @@ pub(crate) fn time_ms(event: &Event) -> i64 {
     (event.time.get().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// The registry an entry belongs to: its host, the first part of every
+/// per-registry record key.
+pub(crate) fn registry(entry: &Entry) -> &str {
+    entry.event.registry.host()
+}
+
 impl Engine {
     /// An engine with `config`, alerting on packages matching `watch`
     /// (every package when empty), for a history that begins at `start`.
@@ -109,9 +120,24 @@ impl Engine {
         self.pending.clear();
     }
 
+    /// The thresholds and policies.
+    pub fn config(&self) -> &RuleConfig {
+        &self.config
+    }
+
     /// The index (for committing its dirty records).
     pub fn index_mut(&mut self) -> &mut Index {
         &mut self.index
+    }
+
+    /// When `entry` happened for the recency windows (rubber stamps, new
+    /// devices, bursts, recent maintainers), in ms: the log's `logged_at`,
+    /// or the registry's `time` where `recency_clock = "registry"`.
+    pub(crate) fn when(&self, entry: &Entry) -> i64 {
+        match self.config.recency_clock {
+            RecencyClock::Log => i64::try_from(entry.logged_at).unwrap_or(i64::MAX),
+            RecencyClock::Registry => time_ms(&entry.event),
+        }
     }
 
     /// Whether alerts about `package` are wanted.

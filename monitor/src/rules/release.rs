@@ -5,7 +5,7 @@
 use gatelog_core::event::{Approve, DeviceKind, EventBody, Publish, PublisherKind, Stage, Via};
 use gatelog_core::{Hash, LeafIndex};
 
-use super::{Engine, Entry, Findings, PendingSignature, RuleConfig, time_ms};
+use super::{Engine, Entry, Findings, PendingSignature, RuleConfig, registry};
 use crate::alert::{RuleId, Severity};
 use crate::index::{ApprovalFact, RecordSource, StageFact};
 
@@ -47,11 +47,12 @@ fn on_stage(
     out: &mut Findings<'_>,
 ) -> Result<(), String> {
     let e = &entry.event;
+    let reg = registry(entry);
     let package = e.package.as_str();
-    let now = time_ms(e);
+    let now = engine.when(entry);
     engine
         .index
-        .version(source, package, &stage.version.to_string())?
+        .version(source, reg, package, &stage.version.to_string())?
         .stages
         .push(StageFact {
             index: entry.index,
@@ -61,31 +62,36 @@ fn on_stage(
         });
 
     let who = identity(stage);
-    // unexpected-publisher: logged trusted publishers and configured ones.
+    // unexpected-publisher: the logged trusted publishers and the
+    // configured ones are two restrictions, each checked on its own: a
+    // logged policy can never widen what the configuration allows.
     let p = &stage.publisher;
-    let record = engine.index.package(source, package)?;
-    let logged = record.trusted.iter().map(|t| {
-        p.issuer.as_deref() == Some(t.issuer.as_str())
-            && p.repository.as_deref() == Some(t.repository.as_str())
-            && p.workflow.as_deref() == Some(t.workflow.as_str())
-    });
-    let configured = engine
+    let record = engine.index.package(source, reg, package)?;
+    let logged_ok = record.trusted.is_empty()
+        || record.trusted.iter().any(|t| {
+            p.issuer.as_deref() == Some(t.issuer.as_str())
+                && p.repository.as_deref() == Some(t.repository.as_str())
+                && p.workflow.as_deref() == Some(t.workflow.as_str())
+        });
+    let mut configured = engine
         .config
         .trusted_publishers
         .iter()
-        .filter(|r| gatelog_core::policy::matches(&r.packages, package));
-    let mut any_rule = false;
-    let mut allowed = false;
-    for ok in logged.chain(configured.map(|r| r.allows(p))) {
-        any_rule = true;
-        allowed |= ok;
-    }
-    if any_rule && !allowed {
+        .filter(|r| gatelog_core::policy::matches(&r.packages, package))
+        .peekable();
+    let config_ok = configured.peek().is_none() || configured.any(|r| r.allows(p));
+    let against = match (logged_ok, config_ok) {
+        (true, true) => None,
+        (false, true) => Some(""),
+        (true, false) => Some(" (this monitor's configured trusted_publishers)"),
+        (false, false) => Some(" (neither logged nor configured)"),
+    };
+    if let Some(against) = against {
         out.add(
             RuleId::UnexpectedPublisher,
             Severity::High,
             format!(
-                "staged by {who} ({}), which is not a trusted publisher of {package}",
+                "staged by {who} ({}), which is not a trusted publisher of {package}{against}",
                 p.subject
             ),
             [],
@@ -98,7 +104,7 @@ fn on_stage(
     // packages were staged, at O(limit) per stage whatever the volume.
     let window = (engine.config.burst_window_minutes * 60_000) as i64;
     let limit = engine.config.burst_packages;
-    let record = engine.index.publisher(source, &who)?;
+    let record = engine.index.publisher(source, reg, &who)?;
     record.recent.retain(|(_, p, _)| p != package);
     record
         .recent
@@ -148,11 +154,12 @@ fn on_approve(
     out: &mut Findings<'_>,
 ) -> Result<(), String> {
     let e = &entry.event;
+    let reg = registry(entry);
     let package = e.package.as_str();
-    let now = time_ms(e);
+    let now = engine.when(entry);
     let version = engine
         .index
-        .version(source, package, &approve.version.to_string())?;
+        .version(source, reg, package, &approve.version.to_string())?;
     let stage = find_stage(&version.stages, approve.stage).cloned();
     version.approvals.push(ApprovalFact {
         index: entry.index,
@@ -203,9 +210,7 @@ fn on_approve(
     let m = approve.maintainer.as_str();
     let d = approve.device.id.as_str();
     let kind = approve.device.kind;
-    let device = engine
-        .index
-        .read_device(source, e.registry.as_str(), m, d)?;
+    let device = engine.index.read_device(source, reg, m, d)?;
     let complete = engine.start == 0;
     let registered = device
         .registered
@@ -226,7 +231,7 @@ fn on_approve(
         Some((registered_at, reg_index, key)) => {
             let age = now - registered_at;
             let hours = engine.config.new_device_hours;
-            let record = engine.index.package(source, package)?;
+            let record = engine.index.package(source, reg, package)?;
             let pair = format!("{m}\0{d}");
             let first_use = record.approvals > 0 && !record.devices_used.contains(&pair);
             if age < (hours * 3_600_000) as i64 {
@@ -282,7 +287,7 @@ fn on_approve(
         }
     }
 
-    let record = engine.index.package(source, package)?;
+    let record = engine.index.package(source, reg, package)?;
     record.approvals += 1;
     record.devices_used.insert(format!("{m}\0{d}"));
     if record.maintainers_known && !record.maintainers.contains_key(m) {
@@ -332,12 +337,13 @@ fn on_publish(
     out: &mut Findings<'_>,
 ) -> Result<(), String> {
     let e = &entry.event;
+    let reg = registry(entry);
     let package = e.package.as_str();
-    let now = time_ms(e);
+    let now = engine.when(entry);
     let integrity = publish.integrity.to_string();
     let version = engine
         .index
-        .version(source, package, &publish.version.to_string())?;
+        .version(source, reg, package, &publish.version.to_string())?;
     version.publishes.push((entry.index, integrity.clone()));
     let version = version.clone();
 
@@ -396,7 +402,7 @@ fn on_publish(
             }
         }
         Via::Direct => {
-            let record = engine.index.package(source, package)?;
+            let record = engine.index.package(source, reg, package)?;
             let logged = record.staging_required;
             if logged || RuleConfig::any(&engine.config.require_staging, package) {
                 let why = if logged {
@@ -434,7 +440,7 @@ fn on_publish(
 
     // policy-downgrade: a maintainer added shortly before this publish.
     let hours = engine.config.maintainer_added_hours;
-    let record = engine.index.package(source, package)?;
+    let record = engine.index.package(source, reg, package)?;
     let recent: Vec<(&String, u64, i64)> = record
         .maintainers
         .iter()
