@@ -40,9 +40,11 @@ test: prereqs
 
 # scripts/bench.sh documents its knobs (BENCH_OUT, BENCH_QUICK=1, ...).
 bench: prereqs
+	@scripts/prereqs.sh bench
 	BENCH_COMMAND="make bench" scripts/bench.sh
 
 bench-scaling: prereqs
+	@scripts/prereqs.sh bench
 	BENCH_COMMAND="make bench-scaling" BENCH_STEPS=scaling \
 	  BENCH_SIZES="$${BENCH_SIZES:-10000000 100000000}" scripts/bench.sh
 

@@ -311,6 +311,40 @@ impl Envelope {
         }
     }
 
+    /// The identity of the envelope's content: SHA-256 of [`pae`] of its
+    /// payload type and payload. Signatures are not part of it, so the same
+    /// event signed again, or with extra signatures, has the same identity
+    /// (the log answers such a resubmission with the entry it already has).
+    pub fn content_digest(&self) -> crate::Hash {
+        crate::Hash::sha256(&pae(&self.payload_type, &self.payload))
+    }
+
+    /// [`Envelope::verify`], and the envelope that keeps only what was
+    /// verified: one signature per allowed key that signed, in the order
+    /// received. Signatures by keys outside `keyring` and repeats of a
+    /// key's signature are dropped, so nobody can add bytes of their own to
+    /// an envelope the log stores.
+    pub fn verified<'k>(
+        &self,
+        keyring: &'k Keyring,
+    ) -> Result<(Envelope, &'k VerifyingKey), DsseError> {
+        let signer = self.verify(keyring)?;
+        let mut signatures: Vec<Signature> = Vec::with_capacity(1);
+        for signature in &self.signatures {
+            if keyring.get(&signature.keyid).is_some()
+                && !signatures.iter().any(|s| s.keyid == signature.keyid)
+            {
+                signatures.push(signature.clone());
+            }
+        }
+        let envelope = Envelope {
+            payload: self.payload.clone(),
+            payload_type: self.payload_type.clone(),
+            signatures,
+        };
+        Ok((envelope, signer))
+    }
+
     /// Verifies the envelope against the allowed submitter keys and returns
     /// the key that signed it.
     ///

@@ -12,6 +12,7 @@ use gatelog_core::VerifierKey;
 use serde::Deserialize;
 
 use crate::clock::SkewLimits;
+use crate::http::guard::GuardConfig;
 use crate::sequencer::SequencerConfig;
 
 /// Largest `pool_size` and `max_batch`: the submission pool is allocated
@@ -72,6 +73,20 @@ pub struct Flags {
     /// Log output format: text or json. [default: text]
     #[arg(long, value_parser = ["text", "json"])]
     pub log_format: Option<String>,
+    /// Requests handled at once; more are shed with 503 busy. [default: 1024]
+    #[arg(long)]
+    pub max_in_flight: Option<usize>,
+    /// Seconds a client has to send a request's headers. [default: 10]
+    #[arg(long)]
+    pub header_timeout_secs: Option<u64>,
+    /// Envelopes refused for their submitter that one client address may
+    /// send per second (burst 10×) before its writes get 429. [default: 10]
+    #[arg(long)]
+    pub auth_failure_rate: Option<u32>,
+    /// Read requests per second per client address, burst 10× (0 =
+    /// unlimited). [default: 0]
+    #[arg(long)]
+    pub read_rate: Option<u32>,
     /// Flag events whose registry time is this many seconds ahead of the
     /// log clock (logged, counted, answered with a warning). [default: 600]
     #[arg(long)]
@@ -111,6 +126,10 @@ pub struct FileConfig {
     log_format: Option<String>,
     time_skew_ahead_secs: Option<u64>,
     time_skew_behind_secs: Option<u64>,
+    max_in_flight: Option<usize>,
+    header_timeout_secs: Option<u64>,
+    auth_failure_rate: Option<u32>,
+    read_rate: Option<u32>,
 }
 
 /// The validated configuration the server runs with.
@@ -136,6 +155,10 @@ pub struct Config {
     pub json_logs: bool,
     /// When registry times are flagged as skewed.
     pub skew: SkewLimits,
+    /// In-flight, failed-authentication and read limits.
+    pub guard: GuardConfig,
+    /// Time a client has to send a request's headers.
+    pub header_timeout: Duration,
 }
 
 /// Why the configuration is unusable.
@@ -223,7 +246,36 @@ impl Config {
                 .unwrap_or(rate_limit.saturating_mul(10));
             (rate_limit, burst.max(1))
         });
+        let max_in_flight = flags
+            .max_in_flight
+            .or(file.max_in_flight)
+            .unwrap_or(GuardConfig::default().max_in_flight);
+        if max_in_flight == 0 || max_in_flight > MAX_POOL_SIZE {
+            return Err(ConfigError::Invalid(format!(
+                "max_in_flight must be 1..={MAX_POOL_SIZE}, got {max_in_flight}"
+            )));
+        }
+        let auth_failure_rate = flags
+            .auth_failure_rate
+            .or(file.auth_failure_rate)
+            .unwrap_or(10)
+            .max(1);
+        let read_rate = flags.read_rate.or(file.read_rate).unwrap_or(0);
+        let guard = GuardConfig {
+            max_in_flight,
+            auth_failures: (auth_failure_rate, auth_failure_rate.saturating_mul(10)),
+            reads: (read_rate > 0).then(|| (read_rate, read_rate.saturating_mul(10))),
+        };
+        let header_timeout = Duration::from_secs(
+            flags
+                .header_timeout_secs
+                .or(file.header_timeout_secs)
+                .unwrap_or(10)
+                .max(1),
+        );
         Ok(Config {
+            guard,
+            header_timeout,
             data: flags
                 .data
                 .or(file.data)

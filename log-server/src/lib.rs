@@ -31,6 +31,7 @@ pub mod log;
 pub mod metrics;
 pub mod published;
 pub mod sequencer;
+pub mod serve;
 pub mod store;
 pub mod submitters;
 
@@ -58,6 +59,8 @@ pub struct Settings {
     pub submitters: Submitters,
     /// Per-request timeout.
     pub request_timeout: Duration,
+    /// In-flight, failed-authentication and read limits.
+    pub guard: crate::http::guard::GuardConfig,
     /// Health threshold for unsigned entries.
     pub max_checkpoint_lag: Duration,
     /// When a registry's event time is flagged as skewed.
@@ -108,20 +111,19 @@ pub fn start<S: LogStore>(
         },
     });
     Ok(Started {
-        router: http::app(state.clone(), settings.request_timeout),
+        router: http::app(state.clone(), settings.request_timeout, settings.guard),
         sequencer: thread,
         state,
     })
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets
-/// in-flight requests finish.
+/// in-flight requests finish ([`serve::serve`], with the default header
+/// timeout).
 pub async fn run(
     listener: TcpListener,
     app: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve::serve(listener, app, serve::HEADER_READ_TIMEOUT, shutdown).await
 }

@@ -10,7 +10,7 @@ use gatelog_server::config::{Command, Config, Flags};
 use gatelog_server::keyfile::{KeyFileError, KeySource};
 use gatelog_server::log::{Log, OpenError};
 use gatelog_server::submitters::Submitters;
-use gatelog_server::{Settings, run, start};
+use gatelog_server::{Settings, start};
 
 fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -93,6 +93,7 @@ async fn main() -> ExitCode {
         sequencer: config.sequencer,
         submitters: Submitters::new(&config.submitters, config.rate),
         request_timeout: config.request_timeout,
+        guard: config.guard,
         max_checkpoint_lag: config.max_checkpoint_lag,
         skew: config.skew,
     };
@@ -109,7 +110,13 @@ async fn main() -> ExitCode {
     println!("gatelog log {} listening on http://{addr}", config.origin);
     println!("verifier key: {vkey}");
     println!("tree size {size}; try: curl http://{addr}/checkpoint");
-    let result = run(listener, started.router, shutdown_signal()).await;
+    let result = gatelog_server::serve::serve(
+        listener,
+        started.router,
+        config.header_timeout,
+        shutdown_signal(),
+    )
+    .await;
     drop(started.state);
     let _ = tokio::task::spawn_blocking(move || started.sequencer.join()).await;
     match result {

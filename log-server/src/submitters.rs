@@ -74,14 +74,17 @@ impl Submitters {
         self.keyring.is_empty()
     }
 
-    /// Verifies the envelope's signature and returns the submitter's name.
-    pub fn verify(&self, envelope: &Envelope) -> Result<String, SubmitterError> {
-        let key: &VerifyingKey = envelope.verify(&self.keyring)?;
-        Ok(self
+    /// Verifies the envelope's signature and returns the submitter's name
+    /// and the envelope to store: only signatures that verified under an
+    /// allowlisted key, each once ([`Envelope::verified`]).
+    pub fn verify(&self, envelope: &Envelope) -> Result<(String, Envelope), SubmitterError> {
+        let (verified, key): (Envelope, &VerifyingKey) = envelope.verified(&self.keyring)?;
+        let name = self
             .names
             .get(&key.to_bytes())
             .cloned()
-            .unwrap_or_else(|| gatelog_core::dsse::key_id(key)))
+            .unwrap_or_else(|| gatelog_core::dsse::key_id(key));
+        Ok((name, verified))
     }
 
     /// Charges `n` events to `name`'s rate limit.

@@ -98,6 +98,48 @@ fn bad_signature_of_known_key_wins_over_a_good_one() {
 }
 
 #[test]
+fn verified_keeps_only_verified_signatures_once_each() {
+    let keyring = ring(&[1]);
+    let mut padded = signed();
+    let own = padded.signatures[0].clone();
+    padded.signatures.push(own.clone());
+    padded.signatures.push(Signature {
+        keyid: "not-a-key-of-this-log".into(),
+        sig: vec![0xAA; 4000],
+    });
+    padded.signatures.push(Signature {
+        keyid: key_id(&key(2).verifying_key()),
+        sig: Vec::new(),
+    });
+    let (kept, signer) = padded.verified(&keyring).unwrap();
+    assert_eq!(signer, &key(1).verifying_key());
+    assert_eq!(kept.signatures, vec![own]);
+    assert_eq!(kept, signed());
+    // An empty signature of an allowed key is a bad signature, not skipped.
+    let mut empty = signed();
+    empty.signatures[0].sig.clear();
+    assert!(matches!(
+        empty.verified(&keyring),
+        Err(DsseError::BadSignature { .. })
+    ));
+}
+
+#[test]
+fn content_digest_ignores_signatures_but_not_content() {
+    let plain = signed();
+    let mut resigned = signed();
+    resigned.signatures.push(Signature {
+        keyid: "other".into(),
+        sig: vec![1, 2, 3],
+    });
+    assert_eq!(plain.content_digest(), resigned.content_digest());
+    let other_payload = sign(EVENT_PAYLOAD_TYPE, br#"{"type":"stage" }"#, &key(1));
+    assert_ne!(plain.content_digest(), other_payload.content_digest());
+    let other_type = sign("application/json", br#"{"type":"stage"}"#, &key(1));
+    assert_ne!(plain.content_digest(), other_type.content_digest());
+}
+
+#[test]
 fn canonical_json_is_exact() {
     let envelope = Envelope {
         payload: b"hi".to_vec(),

@@ -50,9 +50,10 @@ fn build<S: LogStore>(store: &S, n: u64, tweak: Tweak) {
             tweak(j, &mut logged_at, &mut prev);
             let leaf = gatelog_core::Leaf::new(logged_at, prev, env).unwrap();
             batch.nodes.extend(range.append(leaf.hash()));
-            batch
-                .keys
-                .push((IndexKey::PackageHead(package.clone()), LeafIndex(j)));
+            batch.keys.push((
+                IndexKey::PackageHead("r".into(), package.clone()),
+                LeafIndex(j),
+            ));
             batch.leaves.push(leaf.into_bytes());
             heads.insert(package, LeafIndex(j));
             clock = clock.max(logged_at);

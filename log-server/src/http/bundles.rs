@@ -22,34 +22,73 @@ use gatelog_core::{Event, Leaf, LeafIndex, NodeId, TreeSize};
 use super::integrity;
 use crate::store::{IndexKey, LogStore, StoreError};
 
-/// A release asked for: the package and the version as asked.
-pub type Release = (PackageName, String);
+/// A release asked for: the registry's host, the package and the version
+/// as asked.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Release {
+    /// The registry's host (with its port, if any).
+    pub registry: String,
+    /// The package.
+    pub package: PackageName,
+    /// The version, matched exactly.
+    pub version: String,
+}
 
-/// Runs `work` on each part of `items` on its own thread (as many parts as
-/// cores), and returns the results in order.
-fn on_all_cores<T: Sync, R: Send>(
+/// Most events of a package's chain, from a release's first event on, that
+/// a bundle carries; past it the bundle says `"complete": false`.
+pub const MAX_CHAIN: usize = 1000;
+
+/// Most entries of a release's own (its version's events and its devices'
+/// registrations) in one bundle. More is refused: no honest release has it.
+pub const MAX_BUNDLE_ENTRIES: usize = 2000;
+
+/// Largest answer of one bundles request, in bytes.
+pub const MAX_ANSWER_BYTES: usize = 64 << 20;
+
+/// Why bundles were not built.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// Reading the store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A release holds more entries than [`MAX_BUNDLE_ENTRIES`].
+    #[error(
+        "the bundle of {package}@{version} would hold {entries} entries, more than the limit of {max}"
+    )]
+    TooManyEntries {
+        /// The package.
+        package: String,
+        /// The version.
+        version: String,
+        /// Entries it would hold.
+        entries: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The answer would exceed [`MAX_ANSWER_BYTES`].
+    #[error(
+        "the answer would be {bytes} bytes, more than the limit of {max}: ask for fewer releases"
+    )]
+    TooLarge {
+        /// Bytes it would take.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
+/// Runs `work` on parts of `items` on rayon's pool (one thread per core,
+/// shared by every request), and returns the results in order.
+fn on_all_cores<T: Sync, R: Send, E: Send>(
     items: &[T],
-    work: impl Fn(&[T]) -> Result<Vec<R>, StoreError> + Sync,
-) -> Result<Vec<R>, StoreError> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per = items.len().div_ceil(workers).max(1);
+    work: impl Fn(&[T]) -> Result<Vec<R>, E> + Sync,
+) -> Result<Vec<R>, E> {
+    use rayon::prelude::*;
+    let per = items.len().div_ceil(rayon::current_num_threads()).max(1);
     if items.len() <= per {
         return work(items);
     }
-    let work = &work;
-    let parts: Vec<Result<Vec<R>, StoreError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(per)
-            .map(|part| scope.spawn(move || work(part)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(StoreError::Backend("bundle worker panicked".into())))
-            })
-            .collect()
-    });
+    let parts: Vec<Result<Vec<R>, E>> = items.par_chunks(per).map(&work).collect();
     let mut out = Vec::with_capacity(items.len());
     for part in parts {
         out.extend(part?);
@@ -57,18 +96,32 @@ fn on_all_cores<T: Sync, R: Send>(
     Ok(out)
 }
 
-/// Every index of a list key, ascending.
-fn scan_all(store: &dyn LogStore, key: &IndexKey) -> Result<Vec<LeafIndex>, StoreError> {
+/// What one bundle holds: its entries, and how much of its package's chain
+/// they cover.
+struct Indexes {
+    entries: Vec<LeafIndex>,
+    head: Option<LeafIndex>,
+    complete: bool,
+}
+
+/// The indexes of a list key, ascending; more than `max` is
+/// [`BundleError::TooManyEntries`]'s business, so at most `max + 1` are read.
+fn scan_all(
+    store: &dyn LogStore,
+    key: &IndexKey,
+    max: usize,
+) -> Result<Vec<LeafIndex>, StoreError> {
     let mut out = Vec::new();
     let mut after = None;
-    loop {
+    while out.len() <= max {
         let page = store.scan(key, after, 256)?;
         let Some(last) = page.last().copied() else {
-            return Ok(out);
+            break;
         };
         out.extend(page);
         after = Some(last);
     }
+    Ok(out)
 }
 
 /// The event of stored leaf bytes (the log verified them on submission).
@@ -78,21 +131,29 @@ fn event_of(index: LeafIndex, bytes: &[u8]) -> Result<Event, StoreError> {
     Event::from_envelope(leaf.envelope()).map_err(|e| corrupt(&e))
 }
 
-/// The indexes of one bundle: the version's events and the
-/// device-register/revoke events of the devices that approved it. `devices`
-/// remembers device lookups across the bundles of one worker.
+/// The indexes of one bundle: the version's events, the
+/// device-register/revoke events of the devices that approved it (same
+/// registry), and the package's chain from the version's first event on
+/// (at most [`MAX_CHAIN`]). `devices` remembers device lookups across the
+/// bundles of one worker.
 fn bundle_indexes(
     store: &dyn LogStore,
-    (name, version): &Release,
+    release: &Release,
     size: TreeSize,
     devices: &mut HashMap<IndexKey, Vec<LeafIndex>>,
-) -> Result<Vec<LeafIndex>, StoreError> {
+) -> Result<Indexes, BundleError> {
     let mut out = BTreeSet::new();
-    let key = IndexKey::Version(name.as_str().to_owned(), version.clone());
-    for index in scan_all(store, &key)? {
-        if !size.contains(index) {
-            continue;
-        }
+    let package = release.package.as_str().to_owned();
+    let key = IndexKey::Version(
+        release.registry.clone(),
+        package.clone(),
+        release.version.clone(),
+    );
+    let own: Vec<LeafIndex> = scan_all(store, &key, MAX_BUNDLE_ENTRIES)?
+        .into_iter()
+        .filter(|i| size.contains(*i))
+        .collect();
+    for &index in &own {
         out.insert(index);
         let bytes = store
             .read_leaves(index.0, 1)?
@@ -101,18 +162,52 @@ fn bundle_indexes(
         let event = event_of(index, &bytes)?;
         if let EventBody::Approve(a) = &event.body {
             let dev = IndexKey::Device(
-                event.registry.as_str().to_owned(),
+                event.registry.host().to_owned(),
                 a.maintainer.clone(),
                 a.device.id.clone(),
             );
             if !devices.contains_key(&dev) {
-                let found = scan_all(store, &dev)?;
+                let found = scan_all(store, &dev, MAX_BUNDLE_ENTRIES)?;
                 devices.insert(dev.clone(), found);
             }
             out.extend(devices[&dev].iter().filter(|i| size.contains(**i)));
         }
+        if out.len() > MAX_BUNDLE_ENTRIES {
+            break;
+        }
     }
-    Ok(out.into_iter().collect())
+    if out.len() > MAX_BUNDLE_ENTRIES {
+        return Err(BundleError::TooManyEntries {
+            package,
+            version: release.version.clone(),
+            entries: out.len(),
+            max: MAX_BUNDLE_ENTRIES,
+        });
+    }
+    let Some(&first) = own.first() else {
+        return Ok(Indexes {
+            entries: out.into_iter().collect(),
+            head: None,
+            complete: true,
+        });
+    };
+    // The chain from the version's first event to the package's latest
+    // event at `size`, so a verifier can walk `prev` and find an omission.
+    let chain_key = IndexKey::Package(release.registry.clone(), package);
+    let after = first.0.checked_sub(1).map(LeafIndex);
+    let chain: Vec<LeafIndex> = store
+        .scan(&chain_key, after, MAX_CHAIN + 1)?
+        .into_iter()
+        .filter(|i| size.contains(*i))
+        .collect();
+    let complete = chain.len() <= MAX_CHAIN;
+    let chain = &chain[..chain.len().min(MAX_CHAIN)];
+    out.extend(chain.iter().copied());
+    Ok(Indexes {
+        entries: out.into_iter().collect(),
+        head: complete.then(|| chain.last().copied()).flatten(),
+        complete,
+    })
 }
 
 /// Reads the leaves at `indexes` (ascending), one read per run of
@@ -198,14 +293,55 @@ fn render_entries(
     Ok(out)
 }
 
-/// The JSON array of the bundles of `releases` at `size`, in the order
-/// asked.
+/// [`render_entries`] of `indexes` on all cores, in pieces, stopping as
+/// soon as the rendered bytes pass [`MAX_ANSWER_BYTES`]: memory stays
+/// bounded whatever the leaves hold.
+fn render_within_budget(
+    store: &dyn LogStore,
+    indexes: &[LeafIndex],
+    size: TreeSize,
+) -> Result<Vec<String>, BundleError> {
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const PIECE: usize = 512;
+    let used = AtomicUsize::new(0);
+    let over = |bytes| BundleError::TooLarge {
+        bytes,
+        max: MAX_ANSWER_BYTES,
+    };
+    let pieces: Vec<Result<Vec<String>, BundleError>> = indexes
+        .par_chunks(PIECE)
+        .map(|piece| {
+            let before = used.load(Ordering::Relaxed);
+            if before > MAX_ANSWER_BYTES {
+                return Err(over(before));
+            }
+            let rendered = render_entries(store, piece, size)?;
+            let bytes: usize = rendered.iter().map(String::len).sum();
+            let now = used.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            if now > MAX_ANSWER_BYTES {
+                return Err(over(now));
+            }
+            Ok(rendered)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(indexes.len());
+    for piece in pieces {
+        out.extend(piece?);
+    }
+    Ok(out)
+}
+
+/// The JSON array of the bundles of `releases` at `size`, one per distinct
+/// release, in the order first asked.
 pub fn bundles_json(
     store: &dyn LogStore,
     releases: &[Release],
     size: TreeSize,
-) -> Result<String, StoreError> {
-    let per_release = on_all_cores(releases, |part| {
+) -> Result<String, BundleError> {
+    let mut seen = std::collections::HashSet::with_capacity(releases.len());
+    let releases: Vec<&Release> = releases.iter().filter(|r| seen.insert(*r)).collect();
+    let per_release = on_all_cores(&releases, |part| {
         let mut devices = HashMap::new();
         part.iter()
             .map(|r| bundle_indexes(store, r, size, &mut devices))
@@ -213,35 +349,51 @@ pub fn bundles_json(
     })?;
     let distinct: Vec<LeafIndex> = per_release
         .iter()
-        .flatten()
+        .flat_map(|b| b.entries.iter())
         .copied()
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let rendered = on_all_cores(&distinct, |part| render_entries(store, part, size))?;
+    let rendered = render_within_budget(store, &distinct, size)?;
     let at: HashMap<LeafIndex, usize> = distinct.iter().enumerate().map(|(k, i)| (*i, k)).collect();
     let total: usize = per_release
         .iter()
-        .flatten()
+        .flat_map(|b| b.entries.iter())
         .map(|i| rendered[at[i]].len() + 1)
-        .sum();
-    let mut out = String::with_capacity(total + 100 * releases.len() + 2);
+        .sum::<usize>()
+        + 200 * releases.len();
+    if total > MAX_ANSWER_BYTES {
+        return Err(BundleError::TooLarge {
+            bytes: total,
+            max: MAX_ANSWER_BYTES,
+        });
+    }
+    let mut out = String::with_capacity(total + 2);
     out.push('[');
-    for (k, ((name, version), indexes)) in releases.iter().zip(&per_release).enumerate() {
+    for (k, (release, bundle)) in releases.iter().zip(&per_release).enumerate() {
         if k > 0 {
             out.push(',');
         }
-        out.push_str(r#"{"entries":["#);
-        for (n, i) in indexes.iter().enumerate() {
+        out.push_str(r#"{"chain":{"complete":"#);
+        out.push_str(if bundle.complete { "true" } else { "false" });
+        out.push_str(r#","head":"#);
+        match bundle.head {
+            Some(h) => out.push_str(&h.0.to_string()),
+            None => out.push_str("null"),
+        }
+        out.push_str(r#"},"entries":["#);
+        for (n, i) in bundle.entries.iter().enumerate() {
             if n > 0 {
                 out.push(',');
             }
             out.push_str(&rendered[at[i]]);
         }
         out.push_str(r#"],"package":"#);
-        push_json_str(&mut out, name.as_str());
+        push_json_str(&mut out, release.package.as_str());
+        out.push_str(r#","registry":"#);
+        push_json_str(&mut out, &release.registry);
         out.push_str(r#","version":"#);
-        push_json_str(&mut out, version);
+        push_json_str(&mut out, &release.version);
         out.push('}');
     }
     out.push(']');

@@ -88,15 +88,26 @@ impl From<SubmitError> for ApiError {
                 "the submission pool is full; retry later",
             )
             .retry_after(1),
+            // The storage's own words (paths, database messages) are for the
+            // operator's log, not for whoever asked.
             SubmitError::Storage(m) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage", m).retry_after(1)
+                tracing::warn!("submission refused on a storage failure: {m}");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage",
+                    "the log's storage failed; nothing was logged, retry later",
+                )
+                .retry_after(1)
             }
-            SubmitError::DiskFull(m) => ApiError::new(
-                StatusCode::INSUFFICIENT_STORAGE,
-                "disk_full",
-                format!("the log's disk is full; nothing was logged, retry later ({m})"),
-            )
-            .retry_after(30),
+            SubmitError::DiskFull(m) => {
+                tracing::warn!("submission refused, the disk is full: {m}");
+                ApiError::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "disk_full",
+                    "the log's disk is full; nothing was logged, retry later",
+                )
+                .retry_after(30)
+            }
             SubmitError::Stopped => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "stopped",

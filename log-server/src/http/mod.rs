@@ -8,9 +8,11 @@
 //!   `POST /v1/bundles` ([`query`]);
 //! - operations: `GET /healthz`, `GET /metrics`.
 
+pub mod bounded;
 pub mod bundles;
 pub mod direct_json;
 pub mod error;
+pub mod guard;
 pub mod integrity;
 pub mod json;
 pub mod query;
@@ -58,8 +60,9 @@ pub struct AppState {
     pub skew: crate::clock::SkewCheck,
 }
 
-/// The router, with request timeouts and tracing.
-pub fn app(state: Arc<AppState>, request_timeout: Duration) -> Router {
+/// The router, with the [`guard`] (in-flight, failed-authentication and
+/// read limits), request timeouts and tracing.
+pub fn app(state: Arc<AppState>, request_timeout: Duration, guard: guard::GuardConfig) -> Router {
     Router::new()
         .route("/checkpoint", get(tiles::checkpoint))
         .route("/tile/{*rest}", get(tiles::tile))
@@ -80,6 +83,10 @@ pub fn app(state: Arc<AppState>, request_timeout: Duration) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(guard::Guard::new(guard)),
+            guard::guard,
+        ))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -90,10 +97,12 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     // have waited for a signature longer than allowed.
     let problem = if !alive {
         Some("the sequencer stopped".to_owned())
-    } else if let Some(e) = state.metrics.write_problem() {
-        Some(format!("writes fail, submissions are refused: {e}"))
+    } else if state.metrics.write_problem().is_some() {
+        // The storage's own message stays in the operator's log.
+        Some("writes fail, submissions are refused; see the server's log".to_owned())
     } else if let Err(e) = state.store.state() {
-        Some(e.to_string())
+        tracing::error!("healthz: reading the tree state failed: {e}");
+        Some("the storage cannot be read; see the server's log".to_owned())
     } else {
         match state.published.unsigned_for() {
             Some(waited) if waited > state.max_checkpoint_lag => Some(format!(

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use gatelog_core::event::PackageName;
+use gatelog_core::event::{PackageName, Registry};
 use gatelog_core::merkle::{
     consistency_proof, consistency_proof_nodes, inclusion_proof, inclusion_proof_nodes,
 };
@@ -19,7 +19,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::bundles::bundles_json;
+use super::bounded::{Bounded, ObjectOnly};
+use super::bundles::{BundleError, Release, bundles_json};
 use super::direct_json;
 use super::error::ApiError;
 use super::integrity;
@@ -211,29 +212,69 @@ fn package(name: &str) -> Result<PackageName, ApiError> {
     PackageName::parse(name).map_err(|e| ApiError::bad_request("bad_package", e.to_string()))
 }
 
+/// The host the log keys a registry by, from its origin
+/// (`https://registry.example`) or the host itself (`registry.example`):
+/// `http://` and `https://` of one host are one registry.
+pub fn registry_host(text: &str) -> Result<String, ApiError> {
+    let origin = if text.contains("://") {
+        text.to_owned()
+    } else {
+        format!("https://{text}")
+    };
+    Registry::parse(&origin)
+        .map(|r| r.host().to_owned())
+        .map_err(|e| ApiError::bad_request("bad_registry", e.to_string()))
+}
+
+impl From<BundleError> for ApiError {
+    fn from(e: BundleError) -> ApiError {
+        match e {
+            BundleError::Store(s) => ApiError::from(s),
+            too_much => ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                too_much.to_string(),
+            ),
+        }
+    }
+}
+
+/// [`blocking`] for bundle work.
+async fn blocking_bundles(
+    f: impl FnOnce() -> Result<String, BundleError> + Send + 'static,
+) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::from(StoreError::Backend(e.to_string())))?
+        .map_err(ApiError::from)
+}
+
 /// Query of `GET /v1/events`.
 #[derive(Deserialize)]
 pub struct EventsQuery {
+    registry: String,
     package: String,
     after: Option<u64>,
     limit: Option<usize>,
 }
 
-/// `GET /v1/events?package=P[&after=I][&limit=L]`: a package's events in
-/// log order, with proofs against the latest checkpoint.
+/// `GET /v1/events?registry=R&package=P[&after=I][&limit=L]`: a package's
+/// events at one registry in log order, with proofs against the latest
+/// checkpoint.
 pub async fn events(
     State(state): State<Arc<AppState>>,
     q: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
     let name = package(&q.package)?;
+    let registry = registry_host(&q.registry)?;
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let cp = state.published.get();
     let size = cp.head().size;
     let store: Store = state.store.clone();
     let after = q.after.map(LeafIndex);
     let (entries, next) = blocking(move || {
-        let key = IndexKey::Package(name.as_str().to_owned());
+        let key = IndexKey::Package(registry, name.as_str().to_owned());
         let indexes: Vec<LeafIndex> = store
             .scan(&key, after, limit)?
             .into_iter()
@@ -244,6 +285,7 @@ pub async fn events(
     })
     .await?;
     Ok(Json(json!({
+        "registry": registry_host(&q.registry)?,
         "package": q.package,
         "checkpoint": checkpoint_json(&cp),
         "events": entries,
@@ -272,11 +314,12 @@ fn bundles_response(bundles: String, cp: &SignedCheckpoint) -> Response {
 /// Query of `GET /v1/bundle`.
 #[derive(Deserialize)]
 pub struct BundleQuery {
+    registry: String,
     package: String,
     version: String,
 }
 
-/// `GET /v1/bundle?package=P&version=V`: one release bundle.
+/// `GET /v1/bundle?registry=R&package=P&version=V`: one release bundle.
 pub async fn bundle_one(
     State(state): State<Arc<AppState>>,
     q: Result<Query<BundleQuery>, QueryRejection>,
@@ -286,70 +329,73 @@ pub async fn bundle_one(
     let cp: Arc<SignedCheckpoint> = state.published.get();
     let size = cp.head().size;
     let store: Store = state.store.clone();
-    let wanted = [(name, q.version.clone())];
-    let bundles = blocking(move || bundles_json(&*store, &wanted, size)).await?;
+    let wanted = [Release {
+        registry: registry_host(&q.registry)?,
+        package: name,
+        version: q.version.clone(),
+    }];
+    let bundles = blocking_bundles(move || bundles_json(&*store, &wanted, size)).await?;
     Ok(bundles_response(bundles, &cp))
 }
 
-/// One `package@version` in `POST /v1/bundles`.
+/// One release in `POST /v1/bundles`.
 #[derive(Deserialize)]
-pub struct Release {
+#[serde(deny_unknown_fields)]
+pub struct ReleaseQuery {
+    registry: String,
     package: String,
     version: String,
 }
 
-/// Body of `POST /v1/bundles`.
+/// Body of `POST /v1/bundles`. Its array is counted while it is parsed,
+/// and every item must be an object.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BundlesRequest {
-    releases: Vec<Release>,
+    releases: Bounded<ObjectOnly<ReleaseQuery>, MAX_BUNDLES>,
 }
 
-/// Parses a `POST /v1/bundles` body. serde's derived structs also accept
-/// JSON arrays (`[[["a", "1"]]]`), so the objects are checked to be objects
-/// first; the typed pass then refuses unknown and duplicate fields.
-fn bundles_request(bytes: &[u8]) -> Result<BundlesRequest, String> {
-    let shape: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    let releases = shape.as_object().and_then(|o| o.get("releases"));
-    if !shape.is_object()
-        || releases
-            .and_then(Value::as_array)
-            .is_some_and(|list| list.iter().any(|r| !r.is_object()))
-    {
-        return Err("the body and each release must be JSON objects".into());
-    }
-    serde_json::from_slice(bytes).map_err(|e| e.to_string())
-}
+/// Largest body of `POST /v1/bundles`.
+pub const MAX_BUNDLES_BODY: usize = 4 * 1024 * 1024;
 
 /// `POST /v1/bundles`: bundles for many releases (a whole lockfile).
 pub async fn bundles_many(
     State(state): State<Arc<AppState>>,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
-    let bytes = super::submit::read_body(body, 4 * 1024 * 1024).await?;
-    let req = bundles_request(&bytes).map_err(|e| {
-        ApiError::bad_request(
-            "bad_request",
-            format!("expected {{\"releases\": [{{\"package\", \"version\"}}]}}: {e}"),
-        )
-    })?;
-    if req.releases.len() > MAX_BUNDLES {
+    let bytes = super::submit::read_body(body, MAX_BUNDLES_BODY).await?;
+    let req = serde_json::from_slice::<ObjectOnly<BundlesRequest>>(&bytes)
+        .map_err(|e| {
+            ApiError::bad_request(
+                "bad_request",
+                format!(
+                    "expected {{\"releases\": [{{\"registry\", \"package\", \"version\"}}]}}: {e}"
+                ),
+            )
+        })?
+        .into_inner();
+    if req.releases.over() {
         return Err(ApiError::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
             format!(
                 "at most {MAX_BUNDLES} releases per request, got {}",
-                req.releases.len()
+                req.releases.count
             ),
         ));
     }
-    let mut wanted = Vec::with_capacity(req.releases.len());
-    for r in req.releases {
-        wanted.push((package(&r.package)?, r.version));
+    let mut wanted = Vec::with_capacity(req.releases.items.len());
+    for r in req.releases.items {
+        let r = r.into_inner();
+        wanted.push(Release {
+            registry: registry_host(&r.registry)?,
+            package: package(&r.package)?,
+            version: r.version,
+        });
     }
     let cp = state.published.get();
     let size = cp.head().size;
     let store: Store = state.store.clone();
-    let bundles = blocking(move || bundles_json(&*store, &wanted, size)).await?;
+    let bundles = blocking_bundles(move || bundles_json(&*store, &wanted, size)).await?;
     Ok(bundles_response(bundles, &cp))
 }

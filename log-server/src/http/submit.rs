@@ -24,8 +24,10 @@ use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
 use super::AppState;
+use super::bounded::Bounded;
 use super::direct_json;
 use super::error::ApiError;
+use super::guard::AuthFailures;
 use super::json::{accepted_json, with_warnings};
 use crate::clock::Skew;
 use crate::sequencer::precheck::{DeviceCheck, precheck};
@@ -108,7 +110,9 @@ fn check_envelope(state: &AppState, bytes: &[u8]) -> Result<Checked, ApiError> {
     envelope
         .check_payload_type(EVENT_PAYLOAD_TYPE)
         .map_err(|e| ApiError::bad_request("bad_envelope", e.to_string()))?;
-    let submitter = state
+    // From here on only the verified signatures exist: nothing unverified
+    // is stored, and a resubmission is found by its content alone.
+    let (submitter, envelope) = state
         .submitters
         .verify(&envelope)
         .map_err(refuse_submitter)?;
@@ -127,7 +131,7 @@ fn check_envelope(state: &AppState, bytes: &[u8]) -> Result<Checked, ApiError> {
         ));
     }
     Ok(Checked {
-        digest: Hash::sha256(&envelope.to_json()),
+        digest: envelope.content_digest(),
         device_check: precheck(state.sequencer.cache(), &event),
         envelope,
         event,
@@ -235,40 +239,61 @@ async fn submit_one_inner(
 /// order; each is either an acknowledgement or an error object.
 pub async fn submit_batch(State(state): State<Arc<AppState>>, body: Body) -> Response {
     match submit_batch_inner(&state, body).await {
-        Ok(results) => json_response(StatusCode::OK, results),
+        Ok((results, failures)) => {
+            let mut response = json_response(StatusCode::OK, results);
+            // Counted per client address by the guard.
+            response.extensions_mut().insert(AuthFailures(failures));
+            response
+        }
         Err(e) => rejected(&state, e).into_response(),
     }
 }
 
 /// Parses a batch body and checks every envelope, in parallel.
 fn check_batch(state: &AppState, bytes: &[u8]) -> Result<Vec<Result<Checked, ApiError>>, ApiError> {
-    let raw: Vec<&RawValue> = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request(
-            "bad_batch",
-            format!("expected a JSON array of envelopes: {e}"),
-        )
-    })?;
-    if raw.len() > MAX_BATCH_ENTRIES {
+    // Counted while parsed: a longer array keeps nothing past the limit.
+    let raw: Bounded<&RawValue, MAX_BATCH_ENTRIES> =
+        serde_json::from_slice(bytes).map_err(|e| {
+            ApiError::bad_request(
+                "bad_batch",
+                format!("expected a JSON array of envelopes: {e}"),
+            )
+        })?;
+    if raw.over() {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
             format!(
                 "a batch holds at most {MAX_BATCH_ENTRIES} envelopes, got {}",
-                raw.len()
+                raw.count
             ),
         ));
     }
     Ok(raw
+        .items
         .par_iter()
         .map(|r| check_envelope(state, r.get().as_bytes()))
         .collect())
 }
 
-async fn submit_batch_inner(state: &Arc<AppState>, body: Body) -> Result<String, ApiError> {
+/// Whether an envelope was refused for its submitter (what the guard
+/// counts per client address).
+fn is_auth_failure(e: &ApiError) -> bool {
+    matches!(
+        e.code,
+        "unknown_submitter" | "bad_signature" | "wrong_registry"
+    )
+}
+
+async fn submit_batch_inner(state: &Arc<AppState>, body: Body) -> Result<(String, u32), ApiError> {
     let bytes = read_body(body, MAX_BATCH_BODY).await?;
     let st = state.clone();
     // Check everything first; charge each submitter once for its entries.
     let checked = on_cores(move || check_batch(&st, &bytes)).await??;
+    let failures = checked
+        .iter()
+        .filter(|c| c.as_ref().err().is_some_and(is_auth_failure))
+        .count() as u32;
     let mut per_submitter: HashMap<&str, u32> = HashMap::new();
     for c in checked.iter().flatten() {
         *per_submitter.entry(c.submitter.as_str()).or_default() += 1;
@@ -309,5 +334,5 @@ async fn submit_batch_inner(state: &Arc<AppState>, body: Body) -> Result<String,
         }
     }
     out.push_str("]}");
-    Ok(out)
+    Ok((out, failures))
 }

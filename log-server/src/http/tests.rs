@@ -58,6 +58,7 @@ fn test_log(rate: Option<(u32, u32)>, pool_size: usize) -> TestLog {
         },
         submitters: Submitters::new(&[reg.verifier_key()], rate),
         request_timeout: Duration::from_secs(30),
+        guard: Default::default(),
         max_checkpoint_lag: Duration::from_secs(10),
         skew: crate::clock::SkewLimits::default(),
     };
@@ -224,20 +225,22 @@ async fn submit_read_and_prove_a_release() {
 
     // A package's events, paged, with URL-encoded scoped names.
     let (s, ev) = t
-        .get_json("/v1/events?package=%40acme%2Fwidget&limit=2")
+        .get_json("/v1/events?registry=registry.example&package=%40acme%2Fwidget&limit=2")
         .await;
     assert_eq!(s, StatusCode::OK, "{ev}");
     assert_eq!(ev["events"].as_array().unwrap().len(), 2);
     let next = ev["next_after"].as_u64().unwrap();
     let (_, ev2) = t
-        .get_json(&format!("/v1/events?package=@acme/widget&after={next}"))
+        .get_json(&format!(
+            "/v1/events?registry=https://registry.example&package=@acme/widget&after={next}"
+        ))
         .await;
     assert_eq!(ev2["events"].as_array().unwrap().len(), 2);
     assert!(ev2["next_after"].is_null());
 
     // The release bundle holds the version's events and the device registration.
     let (s, b) = t
-        .get_json("/v1/bundle?package=%40acme%2Fwidget&version=1.0.0")
+        .get_json("/v1/bundle?registry=registry.example&package=%40acme%2Fwidget&version=1.0.0")
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let bundle_head = checkpoint::open(
@@ -256,14 +259,25 @@ async fn submit_read_and_prove_a_release() {
         check_entry(e, &bundle_head);
     }
     let body = serde_json::to_vec(&serde_json::json!({"releases": [
-        {"package": "@acme/widget", "version": "1.0.0"},
-        {"package": "left-pad", "version": "1.0.0"},
+        {"registry": "https://registry.example", "package": "@acme/widget", "version": "1.0.0"},
+        {"registry": "registry.example", "package": "left-pad", "version": "1.0.0"},
+        {"registry": "http://registry.example", "package": "@acme/widget", "version": "1.0.0"},
+        {"registry": "other.example", "package": "@acme/widget", "version": "1.0.0"},
     ]}))
     .unwrap();
     let (s, _, many) = t.post("/v1/bundles", body).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(many["bundles"][0]["entries"].as_array().unwrap().len(), 4);
-    assert!(many["bundles"][1]["entries"].as_array().unwrap().is_empty());
+    // One bundle per distinct release: http:// and https:// of a host are
+    // one registry, another registry's package of the same name is not.
+    let bundles = many["bundles"].as_array().unwrap();
+    assert_eq!(bundles.len(), 3, "{many}");
+    assert_eq!(bundles[0]["entries"].as_array().unwrap().len(), 4);
+    assert_eq!(bundles[0]["registry"], "registry.example");
+    assert_eq!(bundles[0]["chain"]["complete"], true);
+    assert_eq!(bundles[0]["chain"]["head"], 3);
+    assert!(bundles[1]["entries"].as_array().unwrap().is_empty());
+    assert_eq!(bundles[2]["registry"], "other.example");
+    assert!(bundles[2]["entries"].as_array().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -413,11 +427,21 @@ async fn bad_submissions_get_clear_errors_and_change_nothing() {
             "/v1/proofs/consistency?old=5&new=1",
             StatusCode::BAD_REQUEST,
         ),
-        ("/v1/events?package=Not%20A%20Name", StatusCode::BAD_REQUEST),
+        (
+            "/v1/events?registry=r.example&package=Not%20A%20Name",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/v1/events?registry=ftp://r.example&package=a",
+            StatusCode::BAD_REQUEST,
+        ),
         ("/v1/bundle?package=a", StatusCode::BAD_REQUEST),
         ("/nope", StatusCode::NOT_FOUND),
         ("/v1/events", StatusCode::BAD_REQUEST),
-        ("/v1/events?package=a&limit=x", StatusCode::BAD_REQUEST),
+        (
+            "/v1/events?registry=r.example&package=a&limit=x",
+            StatusCode::BAD_REQUEST,
+        ),
     ] {
         let (s, v) = t.get_json(uri).await;
         assert_eq!(s, status, "{uri}");
@@ -464,7 +488,7 @@ async fn a_full_pool_answers_503_with_retry_after_and_changes_nothing() {
         origin: ORIGIN.into(),
         skew: t.started.state.skew.clone(),
     });
-    let app = crate::http::app(state, Duration::from_secs(30));
+    let app = crate::http::app(state, Duration::from_secs(30), Default::default());
     let post = |env: Envelope| {
         Request::post("/v1/entries")
             .body(Body::from(env.to_json()))

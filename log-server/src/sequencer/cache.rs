@@ -28,7 +28,7 @@ const DEVICES: usize = 262_144;
 /// A device as the log names it: registry, maintainer and device id.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct DeviceId {
-    /// The registry origin.
+    /// The registry's host.
     pub registry: String,
     /// The maintainer's user name.
     pub maintainer: String,
@@ -40,7 +40,7 @@ impl DeviceId {
     /// The device `device` of `maintainer` at the registry of `event`.
     pub fn new(event: &Event, maintainer: &str, device: &str) -> DeviceId {
         DeviceId {
-            registry: event.registry.as_str().to_owned(),
+            registry: event.registry.host().to_owned(),
             maintainer: maintainer.to_owned(),
             device: device.to_owned(),
         }
@@ -164,7 +164,7 @@ mod tests {
     fn event(reg: &SampleRegistry, n: u64) -> (Hash, Arc<Event>) {
         let env = reg.publish_direct("p", &format!("1.0.{n}"), b"x", 1);
         (
-            Hash::sha256(&env.to_json()),
+            env.content_digest(),
             Arc::new(Event::from_envelope(&env).unwrap()),
         )
     }

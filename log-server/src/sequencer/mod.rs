@@ -87,8 +87,8 @@ pub struct Submission {
     pub envelope: Envelope,
     /// Its decoded, validated event.
     pub event: Event,
-    /// SHA-256 of the envelope's canonical JSON (resubmissions are found
-    /// by it).
+    /// The envelope's content digest (payload type and payload, not
+    /// signatures): resubmissions are found by it.
     pub digest: Hash,
     /// Its device signature, if checked ahead ([`precheck`]).
     pub device_check: Option<DeviceCheck>,
@@ -106,7 +106,7 @@ impl Submission {
         reply: oneshot::Sender<Result<Accepted, SubmitError>>,
     ) -> Submission {
         Submission {
-            digest: Hash::sha256(&envelope.to_json()),
+            digest: envelope.content_digest(),
             envelope,
             event,
             device_check: None,
@@ -193,7 +193,19 @@ pub struct Sequencer<S: LogStore> {
     state: TreeState,
     cache: Arc<LogCache>,
     /// The latest durable entry of recently seen packages.
-    heads: HashMap<String, LeafIndex>,
+    heads: HashMap<PackageKey, LeafIndex>,
+}
+
+/// A package as the log keys it: its registry's host and its name. One
+/// registry's events never continue another registry's chain.
+type PackageKey = (String, String);
+
+/// The [`PackageKey`] of an event.
+fn package_key(event: &Event) -> PackageKey {
+    (
+        event.registry.host().to_owned(),
+        event.package.as_str().to_owned(),
+    )
 }
 
 /// One entry of the batch being built, and who to tell.
@@ -293,7 +305,7 @@ impl<S: LogStore> Sequencer<S> {
         };
         let mut pending = Vec::with_capacity(batch.len());
         let mut envelopes: HashMap<Hash, LeafIndex> = HashMap::new();
-        let mut heads: HashMap<String, LeafIndex> = HashMap::new();
+        let mut heads: HashMap<PackageKey, LeafIndex> = HashMap::new();
         let mut fresh: Vec<(Hash, Arc<Event>)> = Vec::new();
         let mut state = self.state;
         for sub in batch {
@@ -325,12 +337,12 @@ impl<S: LogStore> Sequencer<S> {
                 let _ = sub.reply.send(Err(answer));
                 continue;
             }
-            let package = sub.event.package.as_str();
+            let package = package_key(&sub.event);
             let prev = heads
-                .get(package)
-                .or_else(|| self.heads.get(package))
+                .get(&package)
+                .or_else(|| self.heads.get(&package))
                 .copied()
-                .or_else(|| stored_heads.get(package).copied().flatten());
+                .or_else(|| stored_heads.get(&package).copied().flatten());
             let logged_at = self.clock.now_ms().max(state.clock);
             let leaf = match Leaf::new(logged_at, prev, sub.envelope) {
                 Ok(leaf) => leaf,
@@ -351,7 +363,7 @@ impl<S: LogStore> Sequencer<S> {
             state.size = index.tree_size_including();
             state.clock = logged_at;
             envelopes.insert(digest, index);
-            heads.insert(package.to_owned(), index);
+            heads.insert(package, index);
             fresh.push((hash, Arc::new(sub.event)));
             pending.push(Pending {
                 reply: sub.reply,
@@ -441,7 +453,7 @@ impl<S: LogStore> Sequencer<S> {
     ) -> Result<
         (
             HashMap<Hash, Option<LeafIndex>>,
-            HashMap<String, Option<LeafIndex>>,
+            HashMap<PackageKey, Option<LeafIndex>>,
         ),
         StoreError,
     > {
@@ -453,20 +465,19 @@ impl<S: LogStore> Sequencer<S> {
             .into_iter()
             .zip(self.store.lookup_many(&keys)?)
             .collect();
-        let mut packages: Vec<&str> = batch
+        let mut packages: Vec<PackageKey> = batch
             .iter()
-            .map(|s| s.event.package.as_str())
-            .filter(|p| !self.heads.contains_key(*p))
+            .map(|s| package_key(&s.event))
+            .filter(|p| !self.heads.contains_key(p))
             .collect();
         packages.sort_unstable();
         packages.dedup();
         let keys: Vec<IndexKey> = packages
             .iter()
-            .map(|p| IndexKey::PackageHead((*p).to_owned()))
+            .map(|(r, p)| IndexKey::PackageHead(r.clone(), p.clone()))
             .collect();
         let heads = packages
             .into_iter()
-            .map(str::to_owned)
             .zip(self.store.lookup_many(&keys)?)
             .collect();
         Ok((logged, heads))
@@ -599,20 +610,26 @@ fn index_keys(
     envelope: Hash,
     index: LeafIndex,
 ) -> Vec<(IndexKey, LeafIndex)> {
-    let package = event.package.as_str().to_owned();
+    let (registry, package) = package_key(event);
     let mut keys = vec![
         (IndexKey::LeafHash(leaf), index),
         (IndexKey::Envelope(envelope), index),
-        (IndexKey::PackageHead(package.clone()), index),
-        (IndexKey::Package(package.clone()), index),
+        (
+            IndexKey::PackageHead(registry.clone(), package.clone()),
+            index,
+        ),
+        (IndexKey::Package(registry.clone(), package.clone()), index),
     ];
     if let Some(version) = event.version() {
-        keys.push((IndexKey::Version(package, version.to_string()), index));
+        keys.push((
+            IndexKey::Version(registry.clone(), package, version.to_string()),
+            index,
+        ));
     }
     if let EventBody::DeviceRegister(change) | EventBody::DeviceRevoke(change) = &event.body {
         keys.push((
             IndexKey::Device(
-                event.registry.as_str().to_owned(),
+                registry,
                 change.maintainer.clone(),
                 change.device.id.clone(),
             ),

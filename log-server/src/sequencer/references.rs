@@ -49,6 +49,18 @@ pub enum ReferenceError {
         /// Entry of the `device-register` event.
         registered_at: LeafIndex,
     },
+    /// An approval from a signing device whose signature the log cannot
+    /// check: the signature is missing, or the log holds no current key
+    /// for the device (never registered with one, or revoked).
+    #[error("approval by device {device} ({kind}) cannot be checked: {why}")]
+    UncheckableApproval {
+        /// Device id.
+        device: String,
+        /// Device kind.
+        kind: &'static str,
+        /// What is missing.
+        why: &'static str,
+    },
     /// The store failed while checking.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -134,18 +146,39 @@ pub fn check<S: LogStore + ?Sized>(
             stage_hash = Some(hash);
         }
     }
-    if let (EventBody::Approve(approve), Some(stage_hash)) = (&event.body, stage_hash)
-        && approve.device_signature.is_some()
-        && approve.device.kind.signs()
-        && let Some((registered_at, key)) =
-            cached_device_key(store, cache, event, &approve.maintainer, &approve.device.id)?
-        && !match precheck.filter(|p| p.applies_to(&stage_hash, registered_at, &key)) {
-            Some(checked) => checked.valid,
-            None => approve
-                .verify_device_signature(&event.package, &stage_hash, &key)
-                .is_ok(),
-        }
-    {
+    // A signing device's approval is logged only with a signature that
+    // verifies under the key the log holds for the device now: a forged,
+    // unsigned or revoked-device approval never enters the log.
+    let (EventBody::Approve(approve), Some(stage_hash)) = (&event.body, stage_hash) else {
+        return Ok(());
+    };
+    if !approve.device.kind.signs() {
+        return Ok(());
+    }
+    let uncheckable = |why| ReferenceError::UncheckableApproval {
+        device: approve.device.id.clone(),
+        kind: approve.device.kind.as_str(),
+        why,
+    };
+    if approve.device_signature.is_none() {
+        return Err(uncheckable(
+            "a signing device's approval carries no device_signature",
+        ));
+    }
+    let Some((registered_at, key)) =
+        cached_device_key(store, cache, event, &approve.maintainer, &approve.device.id)?
+    else {
+        return Err(uncheckable(
+            "the log holds no key for this device of this maintainer (never registered with one, or revoked)",
+        ));
+    };
+    let valid = match precheck.filter(|p| p.applies_to(&stage_hash, registered_at, &key)) {
+        Some(checked) => checked.valid,
+        None => approve
+            .verify_device_signature(&event.package, &stage_hash, &key)
+            .is_ok(),
+    };
+    if !valid {
         return Err(ReferenceError::BadDeviceSignature {
             device: approve.device.id.clone(),
             registered_at,
@@ -164,7 +197,7 @@ pub fn device_key<S: LogStore + ?Sized>(
     device_id: &str,
 ) -> Result<Option<(LeafIndex, ed25519_dalek::VerifyingKey)>, StoreError> {
     let key = IndexKey::Device(
-        event.registry.as_str().to_owned(),
+        event.registry.host().to_owned(),
         maintainer.to_owned(),
         device_id.to_owned(),
     );

@@ -28,12 +28,14 @@ pub fn fill<S: LogStore>(store: &S, n: u64) -> CompactRange {
             batch.keys.push((IndexKey::LeafHash(hash), LeafIndex(j)));
             batch
                 .keys
-                .push((IndexKey::PackageHead(pkg.clone()), LeafIndex(j)));
+                .push((IndexKey::PackageHead("r".into(), pkg.clone()), LeafIndex(j)));
             batch.keys.push((
-                IndexKey::Version(pkg.clone(), format!("v{}", j % 2)),
+                IndexKey::Version("r".into(), pkg.clone(), format!("v{}", j % 2)),
                 LeafIndex(j),
             ));
-            batch.keys.push((IndexKey::Package(pkg), LeafIndex(j)));
+            batch
+                .keys
+                .push((IndexKey::Package("r".into(), pkg), LeafIndex(j)));
             batch.leaves.push(bytes);
         }
         batch.state = TreeState {
@@ -64,9 +66,13 @@ fn empty_store<S: LogStore>(s: &S) {
         s.read_hashes(&[NodeId::new(0, 0)]),
         Err(StoreError::Missing(_))
     ));
-    assert_eq!(s.lookup(&IndexKey::PackageHead("x".into())).unwrap(), None);
+    assert_eq!(
+        s.lookup(&IndexKey::PackageHead("r".into(), "x".into()))
+            .unwrap(),
+        None
+    );
     assert!(
-        s.scan(&IndexKey::Package("x".into()), None, 10)
+        s.scan(&IndexKey::Package("r".into(), "x".into()), None, 10)
             .unwrap()
             .is_empty()
     );
@@ -117,8 +123,8 @@ fn appended_data_reads_back<S: LogStore>(s: &S) {
     let keys = [
         IndexKey::LeafHash(leaf_hash(&leaf(7))),
         IndexKey::Envelope(Hash::sha256(b"never logged")),
-        IndexKey::PackageHead("p1".into()),
-        IndexKey::PackageHead("no such package".into()),
+        IndexKey::PackageHead("r".into(), "p1".into()),
+        IndexKey::PackageHead("r".into(), "no such package".into()),
     ];
     assert_eq!(
         s.lookup_many(&keys).unwrap(),
@@ -132,10 +138,11 @@ fn appended_data_reads_back<S: LogStore>(s: &S) {
     );
     // The head pointer is overwritten by later leaves of the package.
     assert_eq!(
-        s.lookup(&IndexKey::PackageHead("p0".into())).unwrap(),
+        s.lookup(&IndexKey::PackageHead("r".into(), "p0".into()))
+            .unwrap(),
         Some(LeafIndex(99))
     );
-    let p1 = IndexKey::Package("p1".into());
+    let p1 = IndexKey::Package("r".into(), "p1".into());
     let all = s.scan(&p1, None, 1000).unwrap();
     assert_eq!(all, (1..n).step_by(3).map(LeafIndex).collect::<Vec<_>>());
     let page = s.scan(&p1, Some(LeafIndex(10)), 3).unwrap();
@@ -146,7 +153,11 @@ fn appended_data_reads_back<S: LogStore>(s: &S) {
             .is_empty()
     );
     let v = s
-        .scan(&IndexKey::Version("p2".into(), "v1".into()), None, 1000)
+        .scan(
+            &IndexKey::Version("r".into(), "p2".into(), "v1".into()),
+            None,
+            1000,
+        )
         .unwrap();
     assert!(v.iter().all(|i| i.0 % 3 == 2 && i.0 % 2 == 1) && !v.is_empty());
 }
@@ -179,10 +190,10 @@ fn checkpoints_overwrite<S: LogStore>(s: &S) {
 
 fn list_keys_do_not_mix<S: LogStore>(s: &S) {
     let keys = [
-        IndexKey::Package("a".into()),
-        IndexKey::Package("ab".into()),
-        IndexKey::Version("a".into(), "b".into()),
-        IndexKey::Version("ab".into(), String::new()),
+        IndexKey::Package("r".into(), "a".into()),
+        IndexKey::Package("r".into(), "ab".into()),
+        IndexKey::Version("r".into(), "a".into(), "b".into()),
+        IndexKey::Version("r".into(), "ab".into(), String::new()),
         IndexKey::Device("r".into(), "m".into(), "d".into()),
         IndexKey::Device("r".into(), "md".into(), String::new()),
     ];

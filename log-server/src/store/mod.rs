@@ -6,8 +6,10 @@
 //! - every complete subtree hash ([`NodeId`]); nothing else of the tree is
 //!   ever stored, so stored hashes never change;
 //! - index keys ([`IndexKey`]) that point at leaves: lookups by leaf hash or
-//!   envelope digest, a package's latest event, and per-package,
-//!   per-version and per-device lists;
+//!   envelope content digest, a package's latest event, and per-package,
+//!   per-version and per-device lists. Everything of a package or device is
+//!   keyed by its registry's host first: one registry's events never enter
+//!   another registry's chains, lists or bundles;
 //! - the tree size, the log clock and the latest signed checkpoint.
 //!
 //! Two operations write: [`LogStore::append`] (one atomic, synced batch of
@@ -59,16 +61,20 @@ pub enum StoreError {
 pub enum IndexKey {
     /// Unique: RFC 6962 leaf hash → index.
     LeafHash(Hash),
-    /// Unique: SHA-256 of the canonical envelope → index (idempotent resubmission).
+    /// Unique: the envelope's content digest
+    /// ([`gatelog_core::Envelope::content_digest`], payload type and payload,
+    /// not signatures) → index: a resubmission is found by it.
     Envelope(Hash),
-    /// Unique, overwritten: a package's latest event (the next event's `prev`).
-    PackageHead(String),
-    /// List: every event of a package.
-    Package(String),
-    /// List: every event of one version of a package.
-    Version(String, String),
+    /// Unique, overwritten: a package's latest event (the next event's
+    /// `prev`), keyed by registry host and package name.
+    PackageHead(String, String),
+    /// List: every event of a package, keyed by registry host and name.
+    Package(String, String),
+    /// List: every event of one version of a package, keyed by registry
+    /// host, package name and version.
+    Version(String, String, String),
     /// List: `device-register`/`device-revoke` events of one device,
-    /// keyed by registry, maintainer and device id.
+    /// keyed by registry host, maintainer and device id.
     Device(String, String, String),
 }
 
@@ -77,7 +83,7 @@ impl IndexKey {
     pub fn is_list(&self) -> bool {
         matches!(
             self,
-            IndexKey::Package(_) | IndexKey::Version(..) | IndexKey::Device(..)
+            IndexKey::Package(..) | IndexKey::Version(..) | IndexKey::Device(..)
         )
     }
 }

@@ -31,6 +31,11 @@ use super::{AppendBatch, IndexKey, LogStore, StoreError, TreeState};
 
 const STATE: &[u8] = b"Mstate";
 const CHECKPOINT: &[u8] = b"Mcheckpoint";
+/// The layout of index keys. 2: package and version keys start with the
+/// registry host, envelopes are found by content digest. A folder without
+/// it but with entries was written by an earlier layout.
+const FORMAT: &[u8] = b"Mformat";
+const FORMAT_VERSION: &[u8] = b"2";
 
 /// Block cache for tables on disk; recent entries are in the memtables.
 const BLOCK_CACHE_BYTES: usize = 64 << 20;
@@ -82,16 +87,19 @@ fn index_key(tag: u8, key: &IndexKey) -> Vec<u8> {
             out.push(b'e');
             out.extend_from_slice(h.as_bytes());
         }
-        IndexKey::PackageHead(p) => {
+        IndexKey::PackageHead(r, p) => {
             out.push(b'p');
+            push_part(&mut out, r.as_bytes());
             push_part(&mut out, p.as_bytes());
         }
-        IndexKey::Package(p) => {
+        IndexKey::Package(r, p) => {
             out.push(b'P');
+            push_part(&mut out, r.as_bytes());
             push_part(&mut out, p.as_bytes());
         }
-        IndexKey::Version(p, v) => {
+        IndexKey::Version(r, p, v) => {
             out.push(b'V');
+            push_part(&mut out, r.as_bytes());
             push_part(&mut out, p.as_bytes());
             push_part(&mut out, v.as_bytes());
         }
@@ -133,6 +141,7 @@ impl RocksStore {
             upper: UpperLevels::default(),
         };
         let size = store.state()?.size;
+        store.check_format(size)?;
         store.fill_upper(upper::missing(size, &[]))?;
         Ok(store)
     }
@@ -199,6 +208,30 @@ impl RocksStore {
             self.upper.extend(level, first, &hashes);
         }
         Ok(())
+    }
+}
+
+impl RocksStore {
+    /// Refuses a folder whose index keys have another layout, and marks a
+    /// new one with this layout.
+    fn check_format(&self, size: TreeSize) -> Result<(), StoreError> {
+        match self.db.get(FORMAT).map_err(backend)? {
+            Some(v) if v == FORMAT_VERSION => Ok(()),
+            None if size.0 == 0 => {
+                let mut wb = WriteBatch::default();
+                wb.put(FORMAT, FORMAT_VERSION);
+                self.write_synced(wb)
+            }
+            found => Err(StoreError::Corrupt(format!(
+                "the data folder's index layout is {}, this gatelog reads layout {}: \
+                 load its entries into a new folder",
+                found.map_or_else(
+                    || "1".to_owned(),
+                    |v| String::from_utf8_lossy(&v).into_owned()
+                ),
+                String::from_utf8_lossy(FORMAT_VERSION),
+            ))),
+        }
     }
 }
 
