@@ -2,11 +2,15 @@
 //! next run can prove the log only grew (fork detection, as the Go checksum
 //! database client does). One file per log origin in the state folder.
 //!
-//! Updates are compare-and-swap: the new checkpoint is written to a temporary
-//! file and renamed over the old one only if the file still holds the
-//! checkpoint this run started from; a concurrent run that moved it on
-//! makes this one re-check instead of overwriting.
+//! Updates are compare-and-swap: the new checkpoint is written to a new
+//! temporary file in the state folder (a random name, created exclusively
+//! with mode 0600 by `tempfile`, so no file or symlink planted there is ever
+//! opened), synced, and renamed over the old one (the rename replaces a
+//! symlink at the final path instead of following it) only if the file
+//! still holds the checkpoint this run started from; a concurrent run that
+//! moved it on makes this one re-check instead of overwriting.
 
+use std::ffi::OsString;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -35,6 +39,13 @@ pub enum StateError {
     /// Another run updated the state meanwhile.
     #[error("state {0} changed while this run was checking; run again")]
     Conflict(PathBuf),
+    /// No state folder was given and none can be derived.
+    #[error(
+        "no state folder: HOME and XDG_CACHE_HOME are unset (or not absolute paths); pass \
+         --state-dir DIR or set GATELOG_STATE_DIR (or --no-state to verify without fork \
+         detection across runs)"
+    )]
+    NoDefault,
 }
 
 /// The state folder.
@@ -43,14 +54,26 @@ pub struct StateDir {
     dir: PathBuf,
 }
 
-/// The default state folder: `$XDG_CACHE_HOME/gatelog` or `~/.cache/gatelog`.
-pub fn default_dir() -> PathBuf {
-    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
-        return PathBuf::from(x).join("gatelog");
+/// The default state folder: `$XDG_CACHE_HOME/gatelog` or
+/// `$HOME/.cache/gatelog`; an error when neither is set to an absolute path
+/// (never a folder relative to wherever the command runs).
+pub fn default_dir() -> Result<PathBuf, StateError> {
+    default_dir_from(std::env::var_os("XDG_CACHE_HOME"), std::env::var_os("HOME"))
+}
+
+/// [`default_dir`] from the values of `XDG_CACHE_HOME` and `HOME`. Relative
+/// values are ignored, as the XDG base directory specification says.
+pub fn default_dir_from(
+    xdg_cache_home: Option<OsString>,
+    home: Option<OsString>,
+) -> Result<PathBuf, StateError> {
+    let absolute = |v: Option<OsString>| v.map(PathBuf::from).filter(|p| p.is_absolute());
+    if let Some(x) = absolute(xdg_cache_home) {
+        return Ok(x.join("gatelog"));
     }
-    match std::env::var_os("HOME") {
-        Some(h) => PathBuf::from(h).join(".cache").join("gatelog"),
-        None => PathBuf::from(".gatelog-state"),
+    match absolute(home) {
+        Some(h) => Ok(h.join(".cache").join("gatelog")),
+        None => Err(StateError::NoDefault),
     }
 }
 
@@ -123,11 +146,24 @@ impl StateDir {
         if current.as_deref() != expected {
             return Err(StateError::Conflict(path));
         }
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(&new.to_bytes()).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-        fs::rename(&tmp, &path).map_err(io(&path))?;
+        // A fresh, exclusively created file with a random name: nothing
+        // planted in the folder is opened or followed. It is removed if
+        // anything fails before the rename.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".gatelog-state-")
+            .suffix(".tmp")
+            .tempfile_in(&self.dir)
+            .map_err(io(&self.dir))?;
+        tmp.write_all(&new.to_bytes()).map_err(io(tmp.path()))?;
+        tmp.as_file().sync_all().map_err(io(tmp.path()))?;
+        tmp.persist(&path).map_err(|e| StateError::Io {
+            path: path.clone(),
+            source: e.error,
+        })?;
+        // Make the rename itself durable.
+        if let Ok(dir) = fs::File::open(&self.dir) {
+            let _ = dir.sync_all();
+        }
         Ok(())
     }
 }
@@ -166,6 +202,12 @@ mod tests {
         state
             .store(&key.verifier(), Some(&bytes), &signed(&key, 0))
             .unwrap();
+        // Nothing but the state file is left in the folder.
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("state"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
         // Another key for the same origin cannot read it.
         let other =
             SignerKey::from_seed("log.example/a", SignatureType::Ed25519, &[2; 32]).unwrap();
@@ -173,5 +215,63 @@ mod tests {
             state.load(&other.verifier()),
             Err(StateError::Invalid { .. })
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn planted_symlinks_are_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SignerKey::from_seed("log.example/a", SignatureType::Ed25519, &[1; 32]).unwrap();
+        let folder = dir.path().join("state");
+        std::fs::create_dir(&folder).unwrap();
+        let state = StateDir::new(&folder);
+        let final_path = state.path(&key.verifier());
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        // The temporary name an earlier version used, and the final name.
+        let old_tmp = final_path.with_extension(format!("tmp{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &old_tmp).unwrap();
+        state
+            .store(&key.verifier(), None, &signed(&key, 0))
+            .unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert!(std::fs::symlink_metadata(&final_path).unwrap().is_file());
+        // A symlink at the final path is replaced, not written through.
+        let bytes = std::fs::read(&final_path).unwrap();
+        std::fs::remove_file(&final_path).unwrap();
+        std::os::unix::fs::symlink(&victim, &final_path).unwrap();
+        let err = state.store(&key.verifier(), Some(&bytes), &signed(&key, 0));
+        // The symlink's target is not the expected checkpoint: a conflict,
+        // and nothing is written anywhere.
+        assert!(matches!(err, Err(StateError::Conflict(_))), "{err:?}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        std::fs::write(&victim, &bytes).unwrap();
+        state
+            .store(&key.verifier(), Some(&bytes), &signed(&key, 0))
+            .unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), bytes, "target untouched");
+        assert!(std::fs::symlink_metadata(&final_path).unwrap().is_file());
+    }
+
+    #[test]
+    fn the_default_folder_needs_an_absolute_home() {
+        let os = |s: &str| Some(OsString::from(s));
+        assert_eq!(
+            default_dir_from(os("/x/cache"), os("/home/a")).unwrap(),
+            PathBuf::from("/x/cache/gatelog")
+        );
+        assert_eq!(
+            default_dir_from(None, os("/home/a")).unwrap(),
+            PathBuf::from("/home/a/.cache/gatelog")
+        );
+        assert_eq!(
+            default_dir_from(os("relative"), os("/home/a")).unwrap(),
+            PathBuf::from("/home/a/.cache/gatelog")
+        );
+        for (xdg, home) in [(None, None), (os(""), os("")), (os("rel"), os("also-rel"))] {
+            let err = default_dir_from(xdg, home).unwrap_err();
+            assert!(matches!(err, StateError::NoDefault));
+            assert!(err.to_string().contains("--state-dir"), "{err}");
+        }
     }
 }
