@@ -20,7 +20,7 @@ use crate::demo::{self, DemoOptions};
 use crate::files::{MAX_SMALL_FILE, read_limited, read_text_limited};
 use crate::hammer::{self, HammerConfig, HammerError};
 use crate::keygen::{self, KeyRole};
-use crate::logclient::{ClientError, LogClient};
+use crate::logclient::{ClientError, LogClient, ReleaseRef};
 use crate::policy_file::PolicyFile;
 use crate::state::{self, StateDir};
 use crate::verify::{self, Evidence, VerifyError, VerifyOptions};
@@ -54,6 +54,41 @@ struct LogArgs {
     log_key: String,
 }
 
+/// The registry of lockfile entries that do not name one.
+#[derive(Args, Debug, Clone)]
+struct RegistryArg {
+    /// Registry (origin or host) of lockfile entries without a `resolved`
+    /// URL [default: the policy file's `registry`, else
+    /// https://registry.npmjs.org]. Entries with a `resolved` URL are
+    /// checked at that URL's host.
+    #[arg(long = "registry", env = "GATELOG_REGISTRY", value_name = "ORIGIN")]
+    registry: Option<String>,
+}
+
+impl RegistryArg {
+    /// The registry host: the flag, else `from_policy`, else the default.
+    fn host(&self, from_policy: Option<String>) -> Result<String, Failure> {
+        match (&self.registry, from_policy) {
+            (Some(r), _) => {
+                crate::registry::host_of(r).map_err(|e| usage(format!("--registry: {e}")))
+            }
+            (None, Some(host)) => Ok(host),
+            (None, None) => {
+                crate::registry::host_of(crate::registry::DEFAULT_REGISTRY).map_err(usage)
+            }
+        }
+    }
+}
+
+/// The state folder: the one given, else the default (an error without a
+/// home folder).
+fn state_folder(given: Option<PathBuf>) -> Result<StateDir, Failure> {
+    match given {
+        Some(dir) => Ok(StateDir::new(&dir)),
+        None => Ok(StateDir::new(&state::default_dir().map_err(usage)?)),
+    }
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Format {
     Text,
@@ -76,6 +111,8 @@ enum Command {
         /// Accepted registry key (repeatable; adds to the policy file's).
         #[arg(long = "registry-key", value_name = "VKEY")]
         registry_keys: Vec<String>,
+        #[command(flatten)]
+        registry: RegistryArg,
         /// Folder keeping the last verified checkpoint per log.
         #[arg(long, env = "GATELOG_STATE_DIR")]
         state_dir: Option<PathBuf>,
@@ -99,6 +136,8 @@ enum Command {
         lockfile: PathBuf,
         #[command(flatten)]
         log: LogArgs,
+        #[command(flatten)]
+        registry: RegistryArg,
         /// Output file.
         #[arg(long)]
         out: PathBuf,
@@ -323,7 +362,9 @@ pub fn main() -> ExitCode {
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(Failure(code, msg)) => {
-            eprintln!("gatelog {name}: {msg}");
+            // Messages quote lockfiles and log answers: no control characters
+            // reach the terminal (newlines of multi-line evidence stay).
+            eprintln!("gatelog {name}: {}", crate::sanitize::lines(&msg));
             ExitCode::from(code)
         }
     }
@@ -362,16 +403,19 @@ fn run(command: Command) -> Result<u8, Failure> {
             log,
             policy,
             registry_keys,
+            registry,
             state_dir,
             no_state,
             format,
             offline,
             allow,
         } => {
-            let (policy, mut keys) = match &policy {
+            let loaded = match &policy {
                 Some(p) => PolicyFile::load(p).map_err(usage)?,
                 None => Default::default(),
             };
+            let registry = registry.host(loaded.registry)?;
+            let (policy, mut keys) = (loaded.policy, loaded.keys);
             for k in &registry_keys {
                 keys.push(
                     VerifierKey::parse(k)
@@ -392,12 +436,16 @@ fn run(command: Command) -> Result<u8, Failure> {
                 ),
                 None => Evidence::Online(Box::new(client(&log)?.0)),
             };
-            let state =
-                (!no_state).then(|| StateDir::new(&state_dir.unwrap_or_else(state::default_dir)));
+            let state = if no_state {
+                None
+            } else {
+                Some(state_folder(state_dir)?)
+            };
             let opts = VerifyOptions {
                 lockfile,
                 log_key,
                 registry_keys: keys,
+                registry,
                 policy,
                 allow,
                 state,
@@ -419,7 +467,13 @@ fn run(command: Command) -> Result<u8, Failure> {
             }
             Ok(if report.passed() { 0 } else { EXIT_FAILED })
         }
-        Command::Bundle { lockfile, log, out } => {
+        Command::Bundle {
+            lockfile,
+            log,
+            registry,
+            out,
+        } => {
+            let registry = registry.host(None)?;
             let (client, key) = client(&log)?;
             let path = if lockfile.is_dir() {
                 crate::lockfile::find(&lockfile).map_err(usage)?
@@ -427,9 +481,21 @@ fn run(command: Command) -> Result<u8, Failure> {
                 lockfile
             };
             let lock = crate::lockfile::load(&path).map_err(usage)?;
-            let mut wanted: Vec<(String, String)> = lock
+            let mut wanted: Vec<ReleaseRef> = lock
                 .registry_packages()
-                .filter_map(|p| Some((p.name.clone(), p.version.clone()?)))
+                .filter_map(|p| {
+                    let host = match &p.source {
+                        crate::lockfile::Source::Registry {
+                            resolved: Some(url),
+                        } => crate::registry::host_of(url).ok()?,
+                        _ => registry.clone(),
+                    };
+                    Some(ReleaseRef {
+                        registry: host,
+                        package: p.name.clone(),
+                        version: p.version.clone()?,
+                    })
+                })
                 .collect();
             wanted.sort();
             wanted.dedup();
@@ -442,8 +508,8 @@ fn run(command: Command) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Checkpoint { log, state_dir } => {
+            let state = state_folder(state_dir)?;
             let (client, key) = client(&log)?;
-            let state = StateDir::new(&state_dir.unwrap_or_else(state::default_dir));
             let rt = runtime()?;
             let cp = rt.block_on(client.checkpoint())?;
             let remembered = state
@@ -463,7 +529,10 @@ fn run(command: Command) -> Result<u8, Failure> {
                     .store(&key, None, &cp)
                     .map_err(|e| Failure(EXIT_UNREACHABLE, e.to_string()))?;
             }
-            print!("{}", String::from_utf8_lossy(&cp.to_bytes()));
+            print!(
+                "{}",
+                crate::sanitize::lines(&String::from_utf8_lossy(&cp.to_bytes()))
+            );
             Ok(0)
         }
         Command::Proof(ProofCommand::Inclusion {

@@ -10,6 +10,8 @@
 //!   `npm-shrinkwrap.json`, lockfileVersion 1 to 3);
 //! - [`policy_file`]: the TOML policy file (registry keys and the release
 //!   policy of `gatelog_core::policy`);
+//! - [`registry`]: which registry a lockfile entry or an event belongs to;
+//! - [`sanitize`]: untrusted text escaped for the terminal;
 //! - [`state`]: the last verified checkpoint per log (fork detection);
 //! - [`verify`]: `gatelog verify` and its reports (text, JSON, SARIF) and
 //!   offline bundles;
@@ -26,5 +28,7 @@ pub mod keygen;
 pub mod lockfile;
 pub mod logclient;
 pub mod policy_file;
+pub mod registry;
+pub mod sanitize;
 pub mod state;
 pub mod verify;

@@ -254,15 +254,24 @@ impl LogClient {
             .collect())
     }
 
-    /// Fetches the release bundle of `package@version` and verifies every
-    /// entry against the bundle's checkpoint; returns the entries' leaves.
+    /// Fetches the release bundle of `package@version` at `registry` (an
+    /// origin or a host) and verifies every entry against the bundle's
+    /// checkpoint; returns the entries' leaves.
     pub async fn verified_bundle(
         &self,
+        registry: &str,
         package: &str,
         version: &str,
     ) -> Result<(TreeHead, Vec<(LeafIndex, Vec<u8>)>), ClientError> {
         let body = self
-            .get_query("/v1/bundle", &[("package", package), ("version", version)])
+            .get_query(
+                "/v1/bundle",
+                &[
+                    ("registry", registry),
+                    ("package", package),
+                    ("version", version),
+                ],
+            )
             .await?;
         let v: Value =
             serde_json::from_slice(&body).map_err(|e| ClientError::Malformed(e.to_string()))?;
@@ -281,19 +290,23 @@ impl LogClient {
         Ok((head, out))
     }
 
-    /// Fetches release bundles for many `(package, version)` pairs through
-    /// `POST /v1/bundles`, in parallel chunks of at most `chunk` releases.
-    /// Nothing is verified here: the caller checks every checkpoint, leaf
-    /// and proof ([`crate::verify`]).
+    /// Fetches release bundles for many releases (each at its registry)
+    /// through `POST /v1/bundles`, in parallel chunks of at most `chunk`
+    /// releases. Nothing is verified here: the caller checks every
+    /// checkpoint, leaf, proof and chain ([`crate::verify`]).
     pub async fn fetch_bundles(
         &self,
-        releases: &[(String, String)],
+        releases: &[ReleaseRef],
         chunk: usize,
     ) -> Result<Vec<FetchedRelease>, ClientError> {
         let mut tasks = Vec::new();
         for part in releases.chunks(chunk.max(1)) {
             let body = serde_json::json!({
-                "releases": part.iter().map(|(p, v)| serde_json::json!({"package": p, "version": v})).collect::<Vec<_>>()
+                "releases": part.iter().map(|r| serde_json::json!({
+                    "registry": r.registry,
+                    "package": r.package,
+                    "version": r.version,
+                })).collect::<Vec<_>>()
             });
             let this = self.clone();
             tasks.push(tokio::spawn(async move {
@@ -477,15 +490,69 @@ pub struct ReceivedEntry {
     pub checkpoint: std::sync::Arc<Vec<u8>>,
 }
 
-/// A release bundle as received.
-#[derive(Clone, Debug)]
-pub struct FetchedRelease {
+/// One release asked for: where it comes from and what it is.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ReleaseRef {
+    /// The registry host ([`crate::registry::host_of`]).
+    pub registry: String,
     /// Package name.
     pub package: String,
     /// Version.
     pub version: String,
+}
+
+/// What the log says about the package's `prev` chain in a bundle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chain {
+    /// The package's latest entry at the bundle's checkpoint (`None`: the
+    /// package has no event).
+    pub head: Option<LeafIndex>,
+    /// Whether the bundle holds every entry of the chain from the version's
+    /// first event to `head` (the log caps how many it sends).
+    pub complete: bool,
+}
+
+/// A release bundle as received.
+#[derive(Clone, Debug)]
+pub struct FetchedRelease {
+    /// The registry host the bundle says it is for (normalised), if it says.
+    pub registry: Option<String>,
+    /// Package name.
+    pub package: String,
+    /// Version.
+    pub version: String,
+    /// The package's chain as the log describes it, if it does.
+    pub chain: Option<Chain>,
     /// Its entries.
     pub entries: Vec<ReceivedEntry>,
+}
+
+/// Reads a bundle's `registry` field (absent or null: `None`).
+pub fn registry_field(v: &Value) -> Result<Option<String>, ClientError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => crate::registry::host_of(s)
+            .map(Some)
+            .map_err(ClientError::Malformed),
+        _ => Err(malformed("registry")),
+    }
+}
+
+/// Reads a bundle's `chain` object (absent or null: `None`).
+pub fn chain_field(v: &Value) -> Result<Option<Chain>, ClientError> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    let head = match &v["head"] {
+        Value::Null => None,
+        h => Some(LeafIndex(
+            h.as_u64().ok_or_else(|| malformed("chain.head"))?,
+        )),
+    };
+    let complete = v["complete"]
+        .as_bool()
+        .ok_or_else(|| malformed("chain.complete"))?;
+    Ok(Some(Chain { head, complete }))
 }
 
 /// Parses a `POST /v1/bundles` answer.
@@ -512,6 +579,7 @@ pub fn parse_bundles(bytes: &[u8]) -> Result<Vec<FetchedRelease>, ClientError> {
             entries.push(received_entry(e, note.clone())?);
         }
         out.push(FetchedRelease {
+            registry: registry_field(&b["registry"])?,
             package: b["package"]
                 .as_str()
                 .ok_or_else(|| malformed("package"))?
@@ -520,6 +588,7 @@ pub fn parse_bundles(bytes: &[u8]) -> Result<Vec<FetchedRelease>, ClientError> {
                 .as_str()
                 .ok_or_else(|| malformed("version"))?
                 .to_owned(),
+            chain: chain_field(&b["chain"])?,
             entries,
         });
     }

@@ -4,6 +4,9 @@
 //! # Registries whose event signatures are accepted (verifier keys named
 //! # after the registry host, from `gatelog keygen --role registry`).
 //! registries = ["registry.npmjs.org+1a2b3c4d+AQ…"]
+//! # The registry of lockfile entries without a `resolved` URL (default
+//! # https://registry.npmjs.org; `--registry` overrides it).
+//! registry = "https://registry.npmjs.org"
 //!
 //! [policy]                      # gatelog_core::policy::Policy; all optional
 //! require_signing_device = true
@@ -30,6 +33,9 @@ pub struct PolicyFile {
     /// Accepted registry keys (text form).
     #[serde(default)]
     pub registries: Vec<String>,
+    /// The registry (origin or host) of entries without a `resolved` URL.
+    #[serde(default)]
+    pub registry: Option<String>,
     /// The release policy.
     #[serde(default)]
     pub policy: Policy,
@@ -47,19 +53,40 @@ pub enum PolicyFileError {
     /// A registry key is malformed.
     #[error("policy file {0}: registry key {1:?}: {2}")]
     Key(String, String, String),
+    /// `registry` does not name a registry.
+    #[error("policy file {0}: registry: {1}")]
+    Registry(String, String),
+}
+
+/// A validated policy file.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The release policy.
+    pub policy: Policy,
+    /// Accepted registry keys.
+    pub keys: Vec<VerifierKey>,
+    /// The registry host of entries without a `resolved` URL, if set.
+    pub registry: Option<String>,
 }
 
 impl PolicyFile {
     /// Reads and validates a policy file.
-    pub fn load(path: &Path) -> Result<(Policy, Vec<VerifierKey>), PolicyFileError> {
+    pub fn load(path: &Path) -> Result<Loaded, PolicyFileError> {
         let name = path.display().to_string();
         let text = crate::files::read_text_limited(path, crate::files::MAX_SMALL_FILE)
             .map_err(|e| PolicyFileError::Read(name.clone(), e))?;
-        PolicyFile::parse(&name, &text)
+        PolicyFile::parse_all(&name, &text)
+    }
+
+    /// Parses and validates the text of a policy file called `name`: the
+    /// policy and the registry keys.
+    pub fn parse(name: &str, text: &str) -> Result<(Policy, Vec<VerifierKey>), PolicyFileError> {
+        let loaded = PolicyFile::parse_all(name, text)?;
+        Ok((loaded.policy, loaded.keys))
     }
 
     /// Parses and validates the text of a policy file called `name`.
-    pub fn parse(name: &str, text: &str) -> Result<(Policy, Vec<VerifierKey>), PolicyFileError> {
+    pub fn parse_all(name: &str, text: &str) -> Result<Loaded, PolicyFileError> {
         let name = name.to_owned();
         let file: PolicyFile = toml::from_str(text)
             .map_err(|e| PolicyFileError::Parse(name.clone(), e.to_string()))?;
@@ -71,6 +98,17 @@ impl PolicyFile {
                     .map_err(|e| PolicyFileError::Key(name.clone(), k.clone(), e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((file.policy, keys))
+        let registry = match &file.registry {
+            Some(r) => Some(
+                crate::registry::host_of(r)
+                    .map_err(|e| PolicyFileError::Registry(name.clone(), e))?,
+            ),
+            None => None,
+        };
+        Ok(Loaded {
+            policy: file.policy,
+            keys,
+            registry,
+        })
     }
 }

@@ -106,7 +106,11 @@ pub(super) async fn follower(shared: Arc<Shared>, seed: u64) {
             };
             let (package, version) = shared.workload.release(n);
             let asked = Instant::now();
-            match shared.client.verified_bundle(&package, &version).await {
+            match shared
+                .client
+                .verified_bundle(super::workload::REGISTRY_HOST, &package, &version)
+                .await
+            {
                 // A published release has at least its stage, approval and publish.
                 Ok((_, entries)) if entries.len() >= 3 => {
                     shared.bundle_reads.fetch_add(1, Ordering::Relaxed);

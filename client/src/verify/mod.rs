@@ -18,22 +18,21 @@
 pub mod offline;
 pub mod report;
 
+mod chain;
+mod entries;
+mod judge;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use gatelog_core::dsse::Keyring;
-use gatelog_core::event::PackageName;
 use gatelog_core::evidence::{ConsistencyOutcome, Misbehaviour, check_consistency};
-use gatelog_core::merkle::verify_inclusion;
-use gatelog_core::policy::{self, LoggedEvent, Policy};
-use gatelog_core::{
-    ConsistencyProof, Event, InclusionProof, Leaf, SignedCheckpoint, VerifierKey, checkpoint,
-    leaf_hash,
-};
+use gatelog_core::policy::{self, Policy};
+use gatelog_core::{ConsistencyProof, SignedCheckpoint, TreeSize, VerifierKey, checkpoint};
 
 use crate::lockfile::{self, LockfileError, Source};
-use crate::logclient::{ClientError, FetchedRelease, LogClient, ReceivedEntry};
+use crate::logclient::{ClientError, FetchedRelease, LogClient, ReleaseRef};
 use crate::state::{StateDir, StateError};
 use report::{CheckpointSummary, Finding, PackageResult, Report, Status};
 
@@ -65,6 +64,9 @@ pub struct VerifyOptions {
     pub log_key: VerifierKey,
     /// Registries whose event signatures are accepted.
     pub registry_keys: Vec<VerifierKey>,
+    /// The registry host of lockfile entries without a `resolved` URL
+    /// ([`crate::registry::host_of`]).
+    pub registry: String,
     /// The release policy.
     pub policy: Policy,
     /// Extra opt-out patterns from the command line.
@@ -116,6 +118,28 @@ pub enum VerifyError {
         /// What the log answered when asked for the proof.
         reason: String,
     },
+    /// The evidence is for an older tree than the one this state folder
+    /// verified before, even after asking the log again (exit 3): it may
+    /// miss events logged since (a device revoke, an unpublish).
+    #[error(
+        "stale evidence: {} is for a tree of {served} entries, older than the checkpoint of \
+         {remembered} entries verified before (state folder); events logged since, such as a \
+         device revoke or an unpublish, could be missing, so nothing was decided{}",
+        if *.offline { "the offline bundle" } else { "the log's answer" },
+        if *.offline {
+            "; make a new bundle with `gatelog bundle`"
+        } else {
+            " (asked twice: a mirror or replica that is behind, or a log hiding newer events)"
+        }
+    )]
+    Stale {
+        /// The oldest tree size the evidence was for.
+        served: TreeSize,
+        /// The remembered tree size.
+        remembered: TreeSize,
+        /// Whether the evidence is an offline bundle.
+        offline: bool,
+    },
 }
 
 impl VerifyError {
@@ -123,7 +147,7 @@ impl VerifyError {
     pub fn exit_code(&self) -> u8 {
         match self {
             VerifyError::Lockfile(_) | VerifyError::BundleFile(_) => 2,
-            VerifyError::Log(_) | VerifyError::State(_) => 3,
+            VerifyError::Log(_) | VerifyError::State(_) | VerifyError::Stale { .. } => 3,
             VerifyError::BadCheckpoint(_)
             | VerifyError::Misbehaviour(_)
             | VerifyError::RolledBack { .. } => 1,
@@ -139,6 +163,52 @@ fn finding(rule: &str, message: impl Into<String>, entries: Vec<u64>) -> Finding
     }
 }
 
+/// Opens every checkpoint the entries came with, each once.
+fn open_all(
+    fetched: &[FetchedRelease],
+    key: &VerifierKey,
+) -> Result<HashMap<Arc<Vec<u8>>, SignedCheckpoint>, VerifyError> {
+    let mut opened: HashMap<Arc<Vec<u8>>, SignedCheckpoint> = HashMap::new();
+    for e in fetched.iter().flat_map(|r| &r.entries) {
+        if !opened.contains_key(&e.checkpoint) {
+            let cp = checkpoint::open(&e.checkpoint, key)
+                .map_err(|err| VerifyError::BadCheckpoint(err.to_string()))?;
+            opened.insert(e.checkpoint.clone(), cp);
+        }
+    }
+    Ok(opened)
+}
+
+/// The smallest tree size among `opened` below `remembered`, if any.
+fn stale_size(
+    opened: &HashMap<Arc<Vec<u8>>, SignedCheckpoint>,
+    remembered: Option<&SignedCheckpoint>,
+) -> Option<TreeSize> {
+    let remembered = remembered?.head().size;
+    opened
+        .values()
+        .map(|c| c.head().size)
+        .filter(|s| *s < remembered)
+        .min()
+}
+
+/// A release as judged: registry, name, version, lockfile integrity.
+type JudgeKey<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a gatelog_core::Integrity>,
+);
+
+fn judge_key<'a>((r, p): (&'a PackageResult, &'a lockfile::LockedPackage)) -> JudgeKey<'a> {
+    (
+        r.registry.as_deref().unwrap_or_default(),
+        r.name.as_str(),
+        r.version.as_str(),
+        p.integrity.as_ref(),
+    )
+}
+
 /// Runs a verification.
 pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
     let path = if opts.lockfile.is_dir() {
@@ -150,20 +220,36 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
     let skipped =
         |name: &str| opts.policy.skips(name) || opts.allow.iter().any(|p| policy::matches(p, name));
 
-    // 1. Classify.
+    // 1. Classify, and bind each registry package to its registry.
     let mut results: Vec<PackageResult> = Vec::with_capacity(lock.packages.len());
-    let mut wanted: Vec<(String, String)> = Vec::new();
+    let mut wanted: Vec<ReleaseRef> = Vec::new();
     for p in &lock.packages {
         let mut result = PackageResult {
             name: p.name.clone(),
             version: p.version.clone().unwrap_or_default(),
             location: p.location.clone(),
+            registry: None,
             status: Status::Verified,
             findings: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let registry = match &p.source {
+            Source::Registry {
+                resolved: Some(url),
+            } => Some(crate::registry::host_of(url)),
+            Source::Registry { resolved: None } => Some(Ok(opts.registry.clone())),
+            _ => None,
         };
         if skipped(&p.name) {
             result.status = Status::Skipped;
-        } else if !matches!(p.source, Source::Registry { .. }) {
+        } else if let Some(Err(why)) = &registry {
+            result.status = Status::Failed;
+            result.findings.push(finding(
+                "not-from-registry",
+                format!("its `resolved` URL names no registry: {why}"),
+                vec![],
+            ));
+        } else if registry.is_none() {
             result.status = Status::Failed;
             result.findings.push(finding(
                 "not-from-registry",
@@ -173,35 +259,47 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
                 ),
                 vec![],
             ));
-        } else if let Some(version) = &p.version {
-            wanted.push((p.name.clone(), version.clone()));
+        } else if let (Some(Ok(registry)), Some(version)) = (&registry, &p.version) {
+            result.registry = Some(registry.clone());
+            wanted.push(ReleaseRef {
+                registry: registry.clone(),
+                package: p.name.clone(),
+                version: version.clone(),
+            });
         }
         results.push(result);
     }
     wanted.sort();
     wanted.dedup();
 
-    // 2. Fetch.
-    let (fetched, client) = match &opts.evidence {
-        Evidence::Online(client) => (
-            client
-                .fetch_bundles(&wanted, bundle_chunk(wanted.len()))
-                .await?,
-            Some(&**client),
-        ),
-        Evidence::Offline(bytes) => (offline::read(bytes)?, None),
+    // 2. Fetch; 3. checkpoints: signature, freshness, then consistency with
+    // the remembered one.
+    let remembered = match &opts.state {
+        Some(state) => state.load(&opts.log_key)?,
+        None => None,
     };
-
-    // 3. Checkpoints: signature, then consistency with the remembered one.
-    let mut opened: HashMap<Arc<Vec<u8>>, SignedCheckpoint> = HashMap::new();
-    for r in &fetched {
-        for e in &r.entries {
-            if !opened.contains_key(&e.checkpoint) {
-                let cp = checkpoint::open(&e.checkpoint, &opts.log_key)
-                    .map_err(|err| VerifyError::BadCheckpoint(err.to_string()))?;
-                opened.insert(e.checkpoint.clone(), cp);
-            }
+    let saved = remembered.as_ref().map(|(cp, _)| cp);
+    let client = match &opts.evidence {
+        Evidence::Online(client) => Some(&**client),
+        Evidence::Offline(_) => None,
+    };
+    let (evidence, asked) = (&opts.evidence, &wanted);
+    let fetch = || async move {
+        match evidence {
+            Evidence::Online(client) => Ok::<_, VerifyError>(
+                client
+                    .fetch_bundles(asked, bundle_chunk(asked.len()))
+                    .await?,
+            ),
+            Evidence::Offline(bytes) => Ok(offline::read(bytes)?),
         }
+    };
+    let mut fetched = fetch().await?;
+    let mut opened = open_all(&fetched, &opts.log_key)?;
+    if client.is_some() && stale_size(&opened, saved).is_some() {
+        // A replica behind, or a mirror: ask once more before refusing.
+        fetched = fetch().await?;
+        opened = open_all(&fetched, &opts.log_key)?;
     }
     let mut newest: Option<SignedCheckpoint> =
         opened.values().max_by_key(|c| c.head().size).cloned();
@@ -211,39 +309,53 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
         // Nothing was logged for these releases: still pin the log's state.
         newest = Some(client.checkpoint().await?);
     }
-    let remembered = match &opts.state {
-        Some(state) => state.load(&opts.log_key)?,
-        None => None,
-    };
     if let Some(newest) = &newest {
         // Every checkpoint seen must be consistent with the newest, and the
-        // newest with the one remembered from earlier runs.
+        // newest with the one remembered from earlier runs (a fork is a
+        // SECURITY ERROR before it is stale).
         let mut older: Vec<&SignedCheckpoint> = opened.values().collect();
-        if let Some((cp, _)) = &remembered {
-            older.push(cp);
-        }
+        older.extend(saved);
         for old in older {
             prove(client, old, newest).await?;
         }
     }
+    let mut all: Vec<&SignedCheckpoint> = opened.values().collect();
+    all.extend(&newest);
+    if let (Some(saved), Some(served)) = (saved, all.iter().map(|c| c.head().size).min())
+        && served < saved.head().size
+    {
+        return Err(VerifyError::Stale {
+            served,
+            remembered: saved.head().size,
+            offline: client.is_none(),
+        });
+    }
 
-    // 4–5. Entries (each once), then the policy per release.
+    // 4–5. Entries (each once), then the chain and the policy per release.
     let keyring = Keyring::new(opts.registry_keys.iter().map(|k| *k.key()));
-    let checked = check_all(&opts, &keyring, &opened, &fetched);
-    let by_release: HashMap<(&str, &str), &FetchedRelease> = fetched
-        .iter()
-        .map(|r| ((r.package.as_str(), r.version.as_str()), r))
-        .collect();
+    let checked = entries::check_all(&opts.registry_keys, &keyring, &opened, &fetched);
+    let mut by_release: HashMap<(&str, &str, &str), &FetchedRelease> = HashMap::new();
+    let mut unlabelled: HashMap<(&str, &str), &FetchedRelease> = HashMap::new();
+    for r in &fetched {
+        match &r.registry {
+            Some(registry) => {
+                by_release.insert((registry, &r.package, &r.version), r);
+            }
+            // Bundles of logs and files from before registries were named.
+            None => {
+                unlabelled.insert((&r.package, &r.version), r);
+            }
+        }
+    }
     // Each location is judged against its own lockfile integrity; the same
     // release with the same integrity is judged once, on all cores.
-    type JudgeKey<'a> = (&'a str, &'a str, Option<&'a gatelog_core::Integrity>);
     let mut distinct: Vec<JudgeKey<'_>> = results
         .iter()
         .zip(&lock.packages)
         .filter(|(r, _)| r.status == Status::Verified)
-        .map(|(r, p)| (r.name.as_str(), r.version.as_str(), p.integrity.as_ref()))
+        .map(judge_key)
         .collect();
-    distinct.sort_by_key(|(n, v, i)| (*n, *v, i.map(ToString::to_string)));
+    distinct.sort_by_key(|(r, n, v, i)| (*r, *n, *v, i.map(ToString::to_string)));
     distinct.dedup();
     // A progress bar on a terminal for long lockfiles (hidden otherwise).
     let bar = if distinct.len() >= PROGRESS_FROM {
@@ -251,32 +363,38 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let verdicts = on_all_cores(&distinct, |&(name, version, integrity)| {
+    let verdicts = entries::on_all_cores(&distinct, |&(registry, name, version, integrity)| {
         bar.inc(1);
-        match by_release.get(&(name, version)) {
-            Some(release) => judge(&opts, &checked, release, integrity),
-            None => vec![finding(
-                "not-logged",
-                "the log returned no bundle for this release",
-                vec![],
-            )],
+        let release = by_release
+            .get(&(registry, name, version))
+            .or_else(|| unlabelled.get(&(name, version)));
+        match release {
+            Some(release) => judge::judge(&opts.policy, &checked, registry, release, integrity),
+            None => (
+                vec![finding(
+                    "not-logged",
+                    "the log returned no bundle for this release",
+                    vec![],
+                )],
+                Vec::new(),
+            ),
         }
     });
     bar.finish_and_clear();
-    let judged: HashMap<JudgeKey<'_>, Vec<Finding>> = distinct.into_iter().zip(verdicts).collect();
-    let mut failed: Vec<(usize, Vec<Finding>)> = Vec::new();
-    for (k, (r, p)) in results.iter().zip(&lock.packages).enumerate() {
-        if r.status != Status::Verified {
-            continue;
-        }
-        let findings = &judged[&(r.name.as_str(), r.version.as_str(), p.integrity.as_ref())];
-        if !findings.is_empty() {
-            failed.push((k, findings.clone()));
+    let judged: HashMap<JudgeKey<'_>, judge::Verdict> =
+        distinct.into_iter().zip(verdicts).collect();
+    let mut outcomes: Vec<(usize, judge::Verdict)> = Vec::new();
+    for (k, pair) in results.iter().zip(&lock.packages).enumerate() {
+        if pair.0.status == Status::Verified {
+            outcomes.push((k, judged[&judge_key(pair)].clone()));
         }
     }
-    for (k, findings) in failed {
-        results[k].status = Status::Failed;
+    for (k, (findings, warnings)) in outcomes {
+        if !findings.is_empty() {
+            results[k].status = Status::Failed;
+        }
         results[k].findings = findings;
+        results[k].warnings = warnings;
     }
 
     // 6. Remember the newest checkpoint. Offline, consistency with the
@@ -284,9 +402,7 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
     // is only read, never moved.
     if let (Some(state), Some(newest), Some(_)) = (&opts.state, &newest, client) {
         let expected = remembered.as_ref().map(|(_, bytes)| bytes.as_slice());
-        let moves_forward = remembered
-            .as_ref()
-            .is_none_or(|(cp, _)| newest.head().size > cp.head().size);
+        let moves_forward = saved.is_none_or(|cp| newest.head().size > cp.head().size);
         if moves_forward {
             state.store(&opts.log_key, expected, newest)?;
         }
@@ -348,180 +464,4 @@ pub async fn prove(
         Ok(ConsistencyOutcome::Consistent | ConsistencyOutcome::Stale) => Ok(()),
         Err(m) => Err(VerifyError::Misbehaviour(m)),
     }
-}
-
-/// An entry after its checks: its event, or the finding against it.
-type Checked = Result<LoggedEvent, Finding>;
-
-/// Received entries by their index and the checkpoint they came with;
-/// copies that differ in any byte of leaf or proof are kept (and checked)
-/// separately.
-#[derive(Default)]
-struct Distinct<'a, T> {
-    by_place: HashMap<(u64, usize), Vec<(&'a ReceivedEntry, T)>>,
-}
-
-fn place(e: &ReceivedEntry) -> (u64, usize) {
-    (e.index.0, Arc::as_ptr(&e.checkpoint) as usize)
-}
-
-fn same(a: &ReceivedEntry, b: &ReceivedEntry) -> bool {
-    a.leaf == b.leaf && a.path == b.path
-}
-
-impl<'a, T> Distinct<'a, T> {
-    /// What was stored for an entry with the same bytes as `e`.
-    fn get(&self, e: &ReceivedEntry) -> Option<&T> {
-        self.by_place
-            .get(&place(e))?
-            .iter()
-            .find(|(seen, _)| same(seen, e))
-            .map(|(_, value)| value)
-    }
-}
-
-/// Runs `work` on every item, spread over the machine's cores; results in
-/// the order of `items`.
-fn on_all_cores<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per = items.len().div_ceil(workers).max(1);
-    let work = &work;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(per)
-            .map(|part| scope.spawn(move || part.iter().map(work).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("verification worker panicked"))
-            .collect()
-    })
-}
-
-/// Checks one received entry: its inclusion in its (already verified)
-/// checkpoint, the registry's signature, and the event itself.
-fn check_entry(
-    registry_keys: &[VerifierKey],
-    keyring: &Keyring,
-    opened: &HashMap<Arc<Vec<u8>>, SignedCheckpoint>,
-    e: &ReceivedEntry,
-) -> Option<Checked> {
-    let cp = opened.get(&e.checkpoint)?;
-    let hash = leaf_hash(&e.leaf);
-    let proof = InclusionProof {
-        index: e.index,
-        tree_size: cp.head().size,
-        path: e.path.clone(),
-    };
-    if let Err(err) = verify_inclusion(&hash, &proof, &cp.head()) {
-        return Some(Err(finding(
-            "bad-proof",
-            format!("entry {} is not proven in the checkpoint: {err}", e.index),
-            vec![e.index.0],
-        )));
-    }
-    let event = Leaf::parse(&e.leaf)
-        .map_err(|err| err.to_string())
-        .and_then(|leaf| {
-            let signer = leaf
-                .envelope()
-                .verify(keyring)
-                .map_err(|err| err.to_string())?;
-            let event = Event::from_envelope(leaf.envelope()).map_err(|err| err.to_string())?;
-            // The registry must speak for itself (its key is named after its host).
-            let host = event.registry.host();
-            if registry_keys
-                .iter()
-                .any(|k| k.key() == signer && k.name() == host)
-            {
-                Ok(event)
-            } else {
-                Err(format!("signed by a key not named {host}"))
-            }
-        });
-    Some(match event {
-        Ok(event) => Ok(LoggedEvent {
-            index: e.index,
-            leaf_hash: hash,
-            event,
-        }),
-        Err(why) => Err(finding(
-            "bad-event-signature",
-            format!("entry {}: {why}", e.index),
-            vec![e.index.0],
-        )),
-    })
-}
-
-/// Checks every distinct entry once (a maintainer's device registration is
-/// in many bundles), spread over the machine's cores.
-fn check_all<'a>(
-    opts: &VerifyOptions,
-    keyring: &Keyring,
-    opened: &HashMap<Arc<Vec<u8>>, SignedCheckpoint>,
-    fetched: &'a [FetchedRelease],
-) -> Distinct<'a, Option<Checked>> {
-    let mut distinct: Distinct<'a, ()> = Distinct::default();
-    let mut entries: Vec<&ReceivedEntry> = Vec::new();
-    for e in fetched.iter().flat_map(|r| &r.entries) {
-        let copies = distinct.by_place.entry(place(e)).or_default();
-        if !copies.iter().any(|(seen, _)| same(seen, e)) {
-            copies.push((e, ()));
-            entries.push(e);
-        }
-    }
-    let checked = on_all_cores(&entries, |e| {
-        check_entry(&opts.registry_keys, keyring, opened, e)
-    });
-    let mut out: Distinct<'a, Option<Checked>> = Distinct::default();
-    for (e, c) in entries.into_iter().zip(checked) {
-        out.by_place.entry(place(e)).or_default().push((e, c));
-    }
-    out
-}
-
-/// Applies the policy to one release whose entries were checked.
-fn judge(
-    opts: &VerifyOptions,
-    checked: &Distinct<'_, Option<Checked>>,
-    release: &FetchedRelease,
-    expected: Option<&gatelog_core::Integrity>,
-) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    let mut events = Vec::new();
-    for e in &release.entries {
-        match checked.get(e) {
-            Some(Some(Ok(event))) => events.push(event.clone()),
-            Some(Some(Err(f))) => findings.push(f.clone()),
-            _ => {}
-        }
-    }
-    let (Ok(package), Ok(version)) = (
-        PackageName::parse(&release.package),
-        semver::Version::parse(&release.version),
-    ) else {
-        findings.push(finding(
-            "not-logged",
-            "not a valid npm package name and version",
-            vec![],
-        ));
-        return findings;
-    };
-    // Without a sha512 digest the tarball npm installs cannot be tied to
-    // the logged one, however well the release checks out.
-    if expected.is_none() {
-        findings.push(finding(
-            "no-integrity",
-            "the lockfile pins no sha512 integrity, so the installed tarball cannot be \
-             compared with the logged digest",
-            vec![],
-        ));
-    }
-    let verdict = policy::evaluate(&opts.policy, &package, &version, expected, &events);
-    findings.extend(verdict.findings.into_iter().map(|f| Finding {
-        rule: f.rule.as_str().to_owned(),
-        message: f.message,
-        entries: f.evidence.iter().map(|i| i.0).collect(),
-    }));
-    findings
 }

@@ -1,7 +1,12 @@
 //! Offline proof bundles (`gatelog bundle`, `gatelog verify --offline`).
 //!
 //! A bundle is JSON: `{"format": "gatelog-offline-bundle/v1", "origin": …,
-//! "releases": [{"package", "version", "proofs": [<c2sp.org/tlog-proof>…]}]}`.
+//! "releases": [{"registry", "package", "version", "chain": {"head",
+//! "complete"}, "proofs": [<c2sp.org/tlog-proof>…]}]}`. `registry` (the
+//! registry host) and `chain` (the package's `prev` chain as the log
+//! described it) are absent in bundles written before they existed: such a
+//! release is matched to the lockfile's registry by name and version, and its
+//! chain is walked from its newest entry of the package.
 //! Each proof is a complete c2sp.org/tlog-proof text whose `extra` line holds
 //! the entry's leaf bytes, so every entry is checkable on its own with just
 //! the log's key. Where this departs from tlog-proof: proofs are grouped per
@@ -13,7 +18,7 @@ use std::sync::Arc;
 use gatelog_core::tlog_proof::TlogProof;
 use serde_json::{Value, json};
 
-use crate::logclient::{FetchedRelease, ReceivedEntry};
+use crate::logclient::{ClientError, FetchedRelease, ReceivedEntry, chain_field, registry_field};
 
 /// The format marker.
 pub const FORMAT: &str = "gatelog-offline-bundle/v1";
@@ -49,7 +54,15 @@ pub fn write(origin: &str, releases: &[FetchedRelease]) -> Vec<u8> {
                     .to_text()
                 })
                 .collect();
-            json!({"package": r.package, "version": r.version, "proofs": proofs})
+            let mut release = json!({"package": r.package, "version": r.version, "proofs": proofs});
+            if let Some(registry) = &r.registry {
+                release["registry"] = json!(registry);
+            }
+            if let Some(chain) = &r.chain {
+                release["chain"] =
+                    json!({"head": chain.head.map(|h| h.0), "complete": chain.complete});
+            }
+            release
         })
         .collect();
     serde_json::to_vec_pretty(&json!({"format": FORMAT, "origin": origin, "releases": releases}))
@@ -67,11 +80,18 @@ pub fn read(bytes: &[u8]) -> Result<Vec<FetchedRelease>, BundleFileError> {
     if v["format"] != FORMAT {
         return Err(bad("not a gatelog-offline-bundle/v1 file"));
     }
+    // Only the keys this format has: a renamed `registry` or `chain` must
+    // not silently turn into an older bundle's defaults.
+    only_keys(&v, &["format", "origin", "releases"])?;
     // Keyed by the note bytes: a linear search made a bundle of many
     // distinct notes quadratic (200,000 proofs ran for many minutes).
     let mut notes: HashMap<Vec<u8>, Arc<Vec<u8>>> = HashMap::new();
     let mut out = Vec::new();
     for r in v["releases"].as_array().ok_or_else(|| bad("releases"))? {
+        only_keys(r, &["registry", "package", "version", "chain", "proofs"])?;
+        if !r["chain"].is_null() {
+            only_keys(&r["chain"], &["head", "complete"])?;
+        }
         let mut entries = Vec::new();
         for p in r["proofs"].as_array().ok_or_else(|| bad("proofs"))? {
             let text = p.as_str().ok_or_else(|| bad("proof"))?;
@@ -91,7 +111,10 @@ pub fn read(bytes: &[u8]) -> Result<Vec<FetchedRelease>, BundleFileError> {
                 checkpoint: note,
             });
         }
+        let field = |e: ClientError| BundleFileError::Malformed(e.to_string());
         out.push(FetchedRelease {
+            registry: registry_field(&r["registry"]).map_err(field)?,
+            chain: chain_field(&r["chain"]).map_err(field)?,
             package: r["package"]
                 .as_str()
                 .ok_or_else(|| bad("package"))?
@@ -104,4 +127,15 @@ pub fn read(bytes: &[u8]) -> Result<Vec<FetchedRelease>, BundleFileError> {
         });
     }
     Ok(out)
+}
+
+/// Refuses an object with keys other than `allowed`.
+fn only_keys(v: &Value, allowed: &[&str]) -> Result<(), BundleFileError> {
+    let object = v
+        .as_object()
+        .ok_or_else(|| BundleFileError::Malformed("expected an object".into()))?;
+    match object.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(BundleFileError::Malformed(format!("unknown key {k:?}"))),
+        None => Ok(()),
+    }
 }

@@ -37,10 +37,16 @@ pub struct PackageResult {
     pub version: String,
     /// Where the lockfile has it.
     pub location: String,
+    /// The registry host it was checked at (from its `resolved` URL, or
+    /// the configured registry); absent for packages not from a registry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
     /// Outcome.
     pub status: Status,
     /// Why it failed (empty unless `failed`).
     pub findings: Vec<Finding>,
+    /// What could not be checked, without failing (e.g. `incomplete-chain`).
+    pub warnings: Vec<Finding>,
 }
 
 /// The checkpoint a run verified against.
@@ -100,40 +106,60 @@ impl Report {
         self.counts().failed == 0
     }
 
-    /// The human summary: counts, then one line per failure.
+    /// The human summary: counts, then one line per failure and warning.
+    /// Every string from the lockfile or the log is shown with control
+    /// characters and bidi controls escaped ([`crate::sanitize`]).
     pub fn to_text(&self) -> String {
+        use crate::sanitize::line;
         let c = self.counts();
         let mut s = String::new();
         if let Some(cp) = &self.checkpoint {
             s += &format!(
                 "log {} at tree size {} (root {})\n",
-                cp.origin,
+                line(&cp.origin),
                 cp.tree_size,
-                &cp.root_hash[..16]
+                line(cp.root_hash.get(..16).unwrap_or(&cp.root_hash))
             );
         }
         s += &format!(
             "{}: {} packages, {} verified, {} failed, {} skipped\n",
-            self.lockfile, c.total, c.verified, c.failed, c.skipped
+            line(&self.lockfile),
+            c.total,
+            c.verified,
+            c.failed,
+            c.skipped
         );
-        for p in self.packages.iter().filter(|p| p.status == Status::Failed) {
-            for f in &p.findings {
-                let entries = if f.entries.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        " [entries {}]",
-                        f.entries
-                            .iter()
-                            .map(u64::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                };
-                s += &format!(
-                    "FAIL {}@{} {}: {}{entries}\n",
-                    p.name, p.version, f.rule, f.message
-                );
+        let mut show = |label: &str, p: &PackageResult, f: &Finding| {
+            let entries = if f.entries.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " [entries {}]",
+                    f.entries
+                        .iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            s += &format!(
+                "{label} {}@{} {}: {}{entries}\n",
+                line(&p.name),
+                line(&p.version),
+                line(&f.rule),
+                line(&f.message)
+            );
+        };
+        for p in &self.packages {
+            if p.status == Status::Failed {
+                for f in &p.findings {
+                    show("FAIL", p, f);
+                }
+            }
+            if p.status != Status::Skipped {
+                for f in &p.warnings {
+                    show("WARN", p, f);
+                }
             }
         }
         s += if c.failed == 0 {
@@ -161,7 +187,7 @@ impl Report {
         let mut rules: Vec<String> = self
             .packages
             .iter()
-            .flat_map(|p| p.findings.iter().map(|f| f.rule.clone()))
+            .flat_map(|p| p.findings.iter().chain(&p.warnings).map(|f| f.rule.clone()))
             .collect();
         rules.sort();
         rules.dedup();
@@ -169,10 +195,12 @@ impl Report {
             .packages
             .iter()
             .flat_map(|p| {
-                p.findings.iter().map(move |f| {
+                let errors = p.findings.iter().map(|f| (f, "error"));
+                let warnings = p.warnings.iter().map(|f| (f, "warning"));
+                errors.chain(warnings).map(move |(f, level)| {
                     json!({
                         "ruleId": f.rule,
-                        "level": "error",
+                        "level": level,
                         "message": {"text": format!("{}@{}: {}", p.name, p.version, f.message)},
                         "locations": [{
                             "physicalLocation": {"artifactLocation": {"uri": self.lockfile}},
@@ -215,14 +243,22 @@ mod tests {
                     name: "a".into(),
                     version: "1.0.0".into(),
                     location: "node_modules/a".into(),
+                    registry: Some("registry.example".into()),
                     status: Status::Verified,
                     findings: vec![],
+                    warnings: vec![Finding {
+                        rule: "incomplete-chain".into(),
+                        message: "not checked: entries 1 to 900".into(),
+                        entries: vec![1, 900],
+                    }],
                 },
                 PackageResult {
                     name: "b".into(),
                     version: "2.0.0".into(),
                     location: "node_modules/b".into(),
+                    registry: Some("registry.example".into()),
                     status: Status::Failed,
+                    warnings: vec![],
                     findings: vec![Finding {
                         rule: "publish-without-approval".into(),
                         message: "published directly".into(),
@@ -248,11 +284,51 @@ mod tests {
         let j = r.to_json();
         assert_eq!(j["schema"], "gatelog-verify/v1");
         assert_eq!(j["packages"][1]["status"], "failed");
+        assert!(
+            text.contains("WARN a@1.0.0 incomplete-chain: not checked: entries 1 to 900"),
+            "{text}"
+        );
+        assert_eq!(j["packages"][0]["warnings"][0]["rule"], "incomplete-chain");
+        assert_eq!(j["packages"][0]["registry"], "registry.example");
+        let sarif = r.to_sarif();
+        let results = sarif["runs"][0]["results"].as_array().unwrap();
+        assert_eq!(results.len(), 2);
+        assert_eq!(results[0]["ruleId"], "incomplete-chain");
+        assert_eq!(results[0]["level"], "warning");
+        assert_eq!(results[1]["ruleId"], "publish-without-approval");
+        assert_eq!(results[1]["level"], "error");
+    }
+
+    #[test]
+    fn text_escapes_what_lockfiles_and_logs_wrote_and_json_keeps_it() {
+        let mut r = report();
+        let evil = "b\u{1b}]0;owned\u{7}\u{202e}gkp\nOK";
+        r.packages[1].name = evil.into();
+        r.packages[1].findings[0].message = "dev \u{9b}2J\u{2066}x\r".into();
+        r.lockfile = "lock\u{1b}[31m.json".into();
+        r.checkpoint.as_mut().unwrap().origin = "log\u{1b}[8m".into();
+        let text = r.to_text();
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && crate::sanitize::is_unsafe(c)),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("FAIL b\\u{1b}]0;owned\\u{7}\\u{202e}gkp\\nOK@2.0.0"),
+            "{text}"
+        );
+        assert!(text.contains("dev \\u{9b}2J\\u{2066}x\\r"), "{text}");
+        assert!(text.contains("lock\\u{1b}[31m.json"), "{text}");
+        assert!(text.contains("log\\u{1b}[8m"), "{text}");
+        // One line per finding: the forged "OK" stays inside its line.
+        assert_eq!(text.lines().filter(|l| *l == "OK").count(), 0, "{text}");
+        // JSON and SARIF keep the exact strings.
+        assert_eq!(r.to_json()["packages"][1]["name"], evil);
         let sarif = r.to_sarif();
         assert_eq!(
-            sarif["runs"][0]["results"][0]["ruleId"],
-            "publish-without-approval"
+            sarif["runs"][0]["results"][1]["properties"]["package"],
+            evil
         );
-        assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 1);
     }
 }
