@@ -145,8 +145,26 @@ fn honest_lockfile_passes_and_each_attack_fails_with_its_rule() {
     ));
     release(&log, "good", "1.0.0", Some(("yubi", 1)));
     release(&log, "@scope/fine", "2.1.0", Some(("yubi", 1)));
-    release(&log, "ghostdev", "1.0.0", Some(("never-registered", 9)));
-    release(&log, "revoked", "1.0.0", Some(("old", 2)));
+    // Approvals by a device never registered, or revoked, are refused by
+    // the log itself; the stages stay, never approved or published.
+    for (name, device, seed) in [("ghostdev", "never-registered", 9), ("revoked", "old", 2)] {
+        let t = tgz(name, "1.0.0");
+        let (stage, stage_hash) =
+            log.submit(&log.reg.stage(name, "1.0.0", &t, "acme/widget", PKG_TIME));
+        let approval = log.reg.approve(
+            name,
+            "1.0.0",
+            &t,
+            stage,
+            &stage_hash,
+            "alice",
+            Some((device, &device_key(seed))),
+            PKG_TIME + 600,
+        );
+        let (status, body) =
+            gatelog_e2e::http_post(log.server.addr, "/v1/entries", &approval.to_json()).unwrap();
+        assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    }
     log.submit(
         &log.reg
             .publish_direct("direct", "1.0.0", &tgz("direct", "1.0.0"), PKG_TIME),
@@ -205,14 +223,12 @@ fn honest_lockfile_passes_and_each_attack_fails_with_its_rule() {
         rules(&v, "direct").contains(&"publish-without-approval".to_owned()),
         "{v}"
     );
-    assert!(
-        rules(&v, "ghostdev").contains(&"unknown-device".to_owned()),
-        "{v}"
-    );
-    assert!(
-        rules(&v, "revoked").contains(&"unknown-device".to_owned()),
-        "{v}"
-    );
+    for never_approved in ["ghostdev", "revoked"] {
+        assert!(
+            rules(&v, never_approved).contains(&"not-logged".to_owned()),
+            "{v}"
+        );
+    }
     assert!(
         rules(&v, "smsy").contains(&"weak-second-factor".to_owned()),
         "{v}"
