@@ -25,6 +25,8 @@ mod signatures;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hardening;
 
 pub use config::{RecencyClock, RuleConfig};
 

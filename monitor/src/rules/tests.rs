@@ -12,29 +12,35 @@ use super::{Engine, Entry, Finding, RuleConfig};
 use crate::alert::RuleId;
 use crate::index::Empty;
 
-const T0: i64 = 1_777_000_000;
-const REG: &str = "https://registry.test";
-const CI: &str = r#"{"kind":"oidc","issuer":"https://token.actions.githubusercontent.com","subject":"repo:acme/w:ref:refs/tags/v1","repository":"acme/w","workflow":".github/workflows/release.yml"}"#;
+pub(super) const T0: i64 = 1_777_000_000;
+pub(super) const REG: &str = "https://registry.test";
+pub(super) const CI: &str = r#"{"kind":"oidc","issuer":"https://token.actions.githubusercontent.com","subject":"repo:acme/w:ref:refs/tags/v1","repository":"acme/w","workflow":".github/workflows/release.yml"}"#;
 
 /// The rules of `findings`, sorted.
-fn rule_ids(findings: &[Finding]) -> Vec<RuleId> {
+pub(super) fn rule_ids(findings: &[Finding]) -> Vec<RuleId> {
     let mut rules: Vec<RuleId> = findings.iter().map(|f| f.rule).collect();
     rules.sort();
     rules
 }
 
 /// Feeds events to an engine, assigning indexes, leaf hashes and `prev`.
-struct Log {
-    engine: Engine,
+pub(super) struct Log {
+    pub(super) engine: Engine,
     next: u64,
-    heads: HashMap<String, u64>,
+    /// Chain heads per (registry, package).
+    heads: HashMap<(String, String), u64>,
     hashes: HashMap<u64, Hash>,
     /// The log's clock: never decreasing, whatever the registry says.
     clock: u64,
+    /// The registry of the next events.
+    pub(super) registry: String,
+    /// When set, the log logs the next event at this many seconds after
+    /// T0 (whatever the registry's time says).
+    pub(super) logged: Option<i64>,
 }
 
 impl Log {
-    fn new(mut config: RuleConfig) -> Log {
+    pub(super) fn new(mut config: RuleConfig) -> Log {
         // Cases here log events out of time order on purpose; time-skew
         // has its own tests (rules/clock.rs).
         config.disabled.push(RuleId::TimeSkew);
@@ -44,17 +50,26 @@ impl Log {
             heads: HashMap::new(),
             hashes: HashMap::new(),
             clock: 0,
+            registry: REG.to_owned(),
+            logged: None,
         }
     }
 
-    fn default() -> Log {
+    pub(super) fn default() -> Log {
         Log::new(RuleConfig::default())
     }
 
     /// Logs an event of `package` at `t` seconds with `body` fields.
-    fn push(&mut self, package: &str, t: i64, kind: &str, body: &str) -> (u64, Vec<Finding>) {
+    pub(super) fn push(
+        &mut self,
+        package: &str,
+        t: i64,
+        kind: &str,
+        body: &str,
+    ) -> (u64, Vec<Finding>) {
         let json = format!(
-            r#"{{"type":"{kind}","package":"{package}","registry":"{REG}","time":"{}",{body}}}"#,
+            r#"{{"type":"{kind}","package":"{package}","registry":"{}","time":"{}",{body}}}"#,
+            self.registry,
             rfc3339(T0 + t)
         );
         let event = Event::parse(json.as_bytes()).unwrap_or_else(|e| panic!("{json}: {e}"));
@@ -62,12 +77,14 @@ impl Log {
         self.next += 1;
         let leaf_hash = Hash::sha256(json.as_bytes());
         self.hashes.insert(index, leaf_hash);
-        let prev = self.heads.insert(package.to_owned(), index);
+        let host = event.registry.host().to_owned();
+        let prev = self.heads.insert((host, package.to_owned()), index);
         let entry = Entry {
             index,
             leaf_hash,
             logged_at: {
-                self.clock = self.clock.max((T0 + t) as u64 * 1000);
+                let at = self.logged.take().unwrap_or(t);
+                self.clock = self.clock.max((T0 + at) as u64 * 1000);
                 self.clock
             },
             prev,
@@ -78,11 +95,11 @@ impl Log {
         (index, found)
     }
 
-    fn rules(&mut self, package: &str, t: i64, kind: &str, body: &str) -> Vec<RuleId> {
+    pub(super) fn rules(&mut self, package: &str, t: i64, kind: &str, body: &str) -> Vec<RuleId> {
         rule_ids(&self.push(package, t, kind, body).1)
     }
 
-    fn register(
+    pub(super) fn register(
         &mut self,
         package: &str,
         t: i64,
@@ -102,7 +119,7 @@ impl Log {
         i
     }
 
-    fn stage(
+    pub(super) fn stage(
         &mut self,
         package: &str,
         version: &str,
@@ -121,7 +138,7 @@ impl Log {
     /// An approval by `who` with `device` (signed with `seed`'s key when
     /// given, or with `kind` and no signature).
     #[allow(clippy::too_many_arguments)]
-    fn approve(
+    pub(super) fn approve(
         &mut self,
         package: &str,
         version: &str,
@@ -132,6 +149,23 @@ impl Log {
         device: &str,
         sign: Result<u8, &str>,
     ) -> (u64, Vec<RuleId>) {
+        let body = self.approve_body(package, version, tgz, stage, who, device, sign);
+        let (i, f) = self.push(package, t, "approve", &body);
+        (i, rule_ids(&f))
+    }
+
+    /// The fields of an approval (see [`Log::approve`]).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn approve_body(
+        &self,
+        package: &str,
+        version: &str,
+        tgz: &str,
+        stage: u64,
+        who: &str,
+        device: &str,
+        sign: Result<u8, &str>,
+    ) -> String {
         let integrity = Integrity::of(tgz.as_bytes());
         let dev = match sign {
             Ok(seed) => {
@@ -149,14 +183,12 @@ impl Log {
             }
             Err(kind) => format!(r#""device":{{"id":"{device}","kind":"{kind}"}}"#),
         };
-        let body = format!(
+        format!(
             r#""version":"{version}","integrity":"{integrity}","stage":{stage},"maintainer":"{who}",{dev}"#
-        );
-        let (i, f) = self.push(package, t, "approve", &body);
-        (i, rule_ids(&f))
+        )
     }
 
-    fn publish(
+    pub(super) fn publish(
         &mut self,
         package: &str,
         version: &str,
@@ -176,7 +208,13 @@ impl Log {
         self.rules(package, t, "publish", &body)
     }
 
-    fn policy(&mut self, package: &str, t: i64, required: bool, mode: &str) -> Vec<RuleId> {
+    pub(super) fn policy(
+        &mut self,
+        package: &str,
+        t: i64,
+        required: bool,
+        mode: &str,
+    ) -> Vec<RuleId> {
         let body = format!(
             r#""staged_publishing":"{}","trusted_publishers":[{{"issuer":"https://token.actions.githubusercontent.com","repository":"acme/w","workflow":".github/workflows/release.yml","mode":"{mode}"}}]"#,
             if required { "required" } else { "optional" }
@@ -184,7 +222,7 @@ impl Log {
         self.rules(package, t, "policy-change", &body)
     }
 
-    fn maintainer(&mut self, package: &str, t: i64, who: &str) -> Vec<RuleId> {
+    pub(super) fn maintainer(&mut self, package: &str, t: i64, who: &str) -> Vec<RuleId> {
         self.rules(
             package,
             t,
@@ -195,7 +233,7 @@ impl Log {
 
     /// A package with policy, maintainer alice and her key (seed 1),
     /// and one honest release 1.0.0, set up at t = 0..1000.
-    fn with_package(config: RuleConfig) -> Log {
+    pub(super) fn with_package(config: RuleConfig) -> Log {
         let mut log = Log::new(config);
         assert!(log.policy("w", 0, true, "stage-only").is_empty());
         assert!(log.maintainer("w", 1, "alice").is_empty());
