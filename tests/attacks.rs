@@ -241,37 +241,41 @@ fn approvals_the_log_cannot_check_are_refused() {
     log.submit(&reg.register("pkg", "alice", &device, 1_000));
     let integrity = Integrity::of(b"tarball");
     let (stage, stage_hash) = log.submit(&reg.stage("pkg", "1.0.0", b"tarball", "acme/pkg", 1_100));
-    let approval = |device: &SampleDevice, signer| Approval {
-        package: "pkg",
-        version: "1.0.0",
-        integrity,
-        stage,
-        stage_leaf_hash: stage_hash,
-        maintainer: "alice",
-        device,
-        signer,
-        context: None,
-        time: 1_200,
-    };
+    macro_rules! approval {
+        ($device:expr, $signer:expr) => {
+            Approval {
+                package: "pkg",
+                version: "1.0.0",
+                integrity,
+                stage,
+                stage_leaf_hash: stage_hash,
+                maintainer: "alice",
+                device: $device,
+                signer: $signer,
+                context: None,
+                time: 1_200,
+            }
+        };
+    }
     let before = size(&log);
     let cases: Vec<(&str, Envelope)> = vec![
         (
             "a signing device without a signature",
-            reg.approve_with(&approval(&device, None)),
+            reg.approve_with(&approval!(&device, None)),
         ),
         (
             "a device the log never registered",
-            reg.approve_with(&approval(&stranger, stranger.key.as_ref())),
+            reg.approve_with(&approval!(&stranger, stranger.key.as_ref())),
         ),
         (
             "a signature by another key",
-            reg.approve_with(&approval(&device, stranger.key.as_ref())),
+            reg.approve_with(&approval!(&device, stranger.key.as_ref())),
         ),
         (
             "a signature over another stage",
             reg.approve_with(&Approval {
                 stage_leaf_hash: Hash::sha256(b"other"),
-                ..approval(&device, device.key.as_ref())
+                ..approval!(&device, device.key.as_ref())
             }),
         ),
     ];
@@ -287,7 +291,7 @@ fn approvals_the_log_cannot_check_are_refused() {
     let (status, v) = post(
         &log,
         "/v1/entries",
-        &reg.approve_with(&approval(&device, device.key.as_ref()))
+        &reg.approve_with(&approval!(&device, device.key.as_ref()))
             .to_json(),
     );
     assert_eq!(status, 400, "revoked device: {v}");

@@ -73,26 +73,34 @@ fn proofs(t: &mut Table) {
 fn events(t: &mut Table) {
     let q = |m: &'static str| err(400, "bad_query", m);
     let pkg = |m: &'static str| err(400, "bad_package", m);
-    let ev = "/v1/events";
+    let reg = |m: &'static str| err(400, "bad_registry", m);
+    let ev = "/v1/events?registry=registry.example&";
     t.get("package missing", ev, q("missing field `package`"));
+    t.get("registry missing", "/v1/events?package=a", q("missing field `registry`"));
+    for (name, value) in [("ftp scheme", "ftp://registry.example"), ("a path", "registry.example%2Fnpm"),
+        ("user info", "https://u@registry.example"), ("capital letters", "Registry.example"), ("empty", "")] {
+        t.get(&format!("registry: {name}"), &format!("/v1/events?registry={value}&package=a"), reg("registry"));
+    }
     for (name, value) in [("path traversal", "../etc/passwd"), ("encoded traversal", "%2e%2e%2fetc%2fpasswd"),
         ("absolute path", "/etc/passwd"), ("encoded absolute path", "%2Fetc%2Fpasswd"),
         ("scoped traversal", "@acme%2F..%2F..%2Fx"), ("invalid UTF-8", "%ff"), ("NUL byte", "a%00b"),
         ("capital letters", "Acme")] {
-        t.get(&format!("package: {name}"), &format!("{ev}?package={value}"), pkg("invalid npm package name"));
+        t.get(&format!("package: {name}"), &format!("{ev}package={value}"), pkg("invalid npm package name"));
     }
-    t.get("package over 214 bytes", &format!("{ev}?package={}", "a".repeat(300)), pkg("214"));
-    t.get("package twice", &format!("{ev}?package=a&package=b"), q("duplicate field `package`"));
-    t.get("limit negative", &format!("{ev}?package=a&limit=-1"), q("limit"));
-    t.get("limit 1e400", &format!("{ev}?package=a&limit=1e400"), q("limit"));
-    t.get("after overflow", &format!("{ev}?package=a&after=18446744073709551616"), q("after"));
+    t.get("package over 214 bytes", &format!("{ev}package={}", "a".repeat(300)), pkg("214"));
+    t.get("package twice", &format!("{ev}package=a&package=b"), q("duplicate field `package`"));
+    t.get("limit negative", &format!("{ev}package=a&limit=-1"), q("limit"));
+    t.get("limit 1e400", &format!("{ev}package=a&limit=1e400"), q("limit"));
+    t.get("after overflow", &format!("{ev}package=a&after=18446744073709551616"), q("after"));
 
-    let bu = "/v1/bundle";
-    t.get("version missing", &format!("{bu}?package=a"), q("missing field `version`"));
-    t.get("package missing", &format!("{bu}?version=1.0.0"), q("missing field `package`"));
-    t.get("package traversal", &format!("{bu}?package=../x&version=1.0.0"), pkg("invalid npm package name"));
-    t.get("package encoded traversal", &format!("{bu}?package=@acme%2F..%2F..%2Fx&version=1"), pkg("invalid npm package name"));
-    t.get("package twice", &format!("{bu}?package=a&package=b&version=1"), q("duplicate field `package`"));
+    let bu = "/v1/bundle?registry=registry.example&";
+    t.get("version missing", &format!("{bu}package=a"), q("missing field `version`"));
+    t.get("package missing", &format!("{bu}version=1.0.0"), q("missing field `package`"));
+    t.get("registry missing", "/v1/bundle?package=a&version=1", q("missing field `registry`"));
+    t.get("registry with a path", "/v1/bundle?registry=https://r.example/npm&package=a&version=1", reg("registry"));
+    t.get("package traversal", &format!("{bu}package=../x&version=1.0.0"), pkg("invalid npm package name"));
+    t.get("package encoded traversal", &format!("{bu}package=@acme%2F..%2F..%2Fx&version=1"), pkg("invalid npm package name"));
+    t.get("package twice", &format!("{bu}package=a&package=b&version=1"), q("duplicate field `package`"));
 }
 
 /// `POST /v1/bundles`.
@@ -100,24 +108,31 @@ fn events(t: &mut Table) {
 fn bundles(t: &mut Table) {
     let p = "/v1/bundles";
     let bad = |m: &'static str| err(400, "bad_request", m);
-    let release = r#"{"package":"a","version":"1"}"#;
+    let release = r#"{"registry":"registry.example","package":"a","version":"1"}"#;
     t.post("malformed JSON", p, r#"{"releases":"#, bad("EOF while parsing"));
     t.post("empty body", p, "", bad("EOF while parsing"));
     t.post("wrong type: releases is a number", p, r#"{"releases":5}"#, bad("invalid type: integer `5`"));
-    t.post("top level is an array", p, "[]", bad("must be JSON objects"));
-    t.post("releases as arrays, not objects", p, r#"{"releases":[["a","1"]]}"#, bad("must be JSON objects"));
-    t.post("the whole request as nested arrays", p, r#"[[["a","1"]]]"#, bad("must be JSON objects"));
+    t.post("top level is an array", p, "[]", bad("expected a JSON object"));
+    t.post("releases as arrays, not objects", p, r#"{"releases":[["registry.example","a","1"]]}"#, bad("expected a JSON object"));
+    t.post("the whole request as nested arrays", p, r#"[[["a","1"]]]"#, bad("expected a JSON object"));
     t.post("unknown top-level field", p, r#"{"releases":[],"admin":1}"#, bad("unknown field `admin`"));
+    t.post("unknown release field", p, r#"{"releases":[{"registry":"r.example","package":"a","version":"1","x":1}]}"#, bad("unknown field `x`"));
     t.post("duplicate key releases", p, r#"{"releases":[],"releases":[]}"#, bad("duplicate field `releases`"));
-    t.post("wrong type: package is a number", p, r#"{"releases":[{"package":1,"version":"1"}]}"#, bad("invalid type: integer `1`"));
-    t.post("huge number (1e400) as version", p, r#"{"releases":[{"package":"a","version":1e400}]}"#, bad("number out of range"));
-    t.post("100,000 nested [", p, format!(r#"{{"releases":{}"#, "[".repeat(100_000)), bad("recursion limit"));
-    t.post("invalid UTF-8", p, &b"{\"releases\":[{\"package\":\"\xff\",\"version\":\"1\"}]}"[..], bad("invalid unicode"));
+    t.post("registry missing", p, r#"{"releases":[{"package":"a","version":"1"}]}"#, bad("missing field `registry`"));
+    t.post("wrong type: package is a number", p, r#"{"releases":[{"registry":"r.example","package":1,"version":"1"}]}"#, bad("invalid type: integer `1`"));
+    t.post("huge number (1e400) as version", p, r#"{"releases":[{"registry":"r.example","package":"a","version":1e400}]}"#, bad("number out of range"));
+    t.post("100,000 nested [", p, format!(r#"{{"releases":{}"#, "[".repeat(100_000)), bad("expected a JSON object"));
+    t.post("invalid UTF-8", p, &b"{\"releases\":[{\"registry\":\"r.example\",\"package\":\"\xff\",\"version\":\"1\"}]}"[..], bad("invalid unicode"));
     t.post("path traversal in a package name", p,
-        r#"{"releases":[{"package":"left-pad","version":"1"},{"package":"../../etc/passwd","version":"1"}]}"#,
+        r#"{"releases":[{"registry":"r.example","package":"left-pad","version":"1"},{"registry":"r.example","package":"../../etc/passwd","version":"1"}]}"#,
         err(400, "bad_package", "invalid npm package name \"../../etc/passwd\""));
+    t.post("a registry that is no origin", p, r#"{"releases":[{"registry":"file:///etc","package":"a","version":"1"}]}"#,
+        err(400, "bad_registry", "registry"));
     t.post("5,001 releases", p, format!(r#"{{"releases":[{}]}}"#, vec![release; 5001].join(",")),
         err(413, "too_large", "at most 5000 releases per request, got 5001"));
+    t.post("60,000 more after 5,000 (counted, not kept)", p,
+        format!(r#"{{"releases":[{},{}]}}"#, vec![release; 5000].join(","), vec!["{}"; 60_000].join(",")),
+        err(413, "too_large", "got 65000"));
     t.post("body one byte over 4 MiB", p, vec![b' '; 4 * 1024 * 1024 + 1], err(413, "too_large", "4194304"));
 }
 

@@ -102,11 +102,16 @@ impl Guard {
         if n == 0 {
             return;
         }
-        let n = NonZeroU32::new(n.min(self.failure_burst)).unwrap_or(NonZeroU32::MIN);
-        let wait = match self.failures.check_key_n(&ip, n) {
-            Ok(Ok(())) => return,
-            Ok(Err(not_until)) => not_until.wait_time_from(DefaultClock::default().now()),
-            Err(_) => Duration::from_secs(1),
+        // Past the burst, or with the budget used up, the address waits
+        // until its budget holds one envelope again.
+        let charged = NonZeroU32::new(n.min(self.failure_burst)).unwrap_or(NonZeroU32::MIN);
+        let within = matches!(self.failures.check_key_n(&ip, charged), Ok(Ok(())));
+        if within && n <= self.failure_burst {
+            return;
+        }
+        let wait = match self.failures.check_key(&ip) {
+            Ok(()) => Duration::from_secs(1),
+            Err(not_until) => not_until.wait_time_from(DefaultClock::default().now()),
         };
         let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
         if blocked.len() >= BLOCKED {
