@@ -98,3 +98,62 @@ fn take(joined: Option<Joined>, got: &mut [Option<Held>]) -> Result<(), FollowEr
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::{MAX_BUNDLE, MAX_IN_FLIGHT};
+
+    /// A "log" whose every entry bundle is `size` bytes of zeros.
+    async fn hostile_log(size: usize) -> String {
+        let body = std::sync::Arc::new(vec![0u8; size]);
+        let app = axum::Router::new().fallback(move || {
+            let body = body.clone();
+            async move { body.as_ref().clone() }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn huge_bundles_end_the_chunk_within_the_byte_budget() {
+        // 12 MiB per bundle, 64 bundles asked: 768 MiB without a budget.
+        let size = 12 << 20;
+        let reader = LogReader::new(&hostile_log(size).await).unwrap();
+        let fetched = fetch_chunk(reader.clone(), 0, 16_384, TreeSize(1 << 20))
+            .await
+            .unwrap();
+        let held: usize = fetched.bundles.iter().map(|b| b.bytes.len()).sum();
+        assert!(
+            fetched.to < 16_384 && fetched.to % 256 == 0,
+            "{}",
+            fetched.to
+        );
+        assert_eq!(fetched.bundles.len() as u64, fetched.to / 256);
+        assert!(held <= MAX_IN_FLIGHT, "{held}");
+        assert!(reader.budget().peak() <= MAX_IN_FLIGHT);
+        assert!(
+            fetched.bundles.len() >= (MAX_IN_FLIGHT - MAX_BUNDLE) / size,
+            "the budget is used, not wasted: {} bundles",
+            fetched.bundles.len()
+        );
+        // Decoded (dropped), the bytes go back: the next chunk fits again.
+        drop(fetched);
+        let next = fetch_chunk(reader.clone(), 0, 512, TreeSize(1 << 20))
+            .await
+            .unwrap();
+        assert_eq!(next.to, 512);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_honest_chunk_is_not_cut() {
+        let reader = LogReader::new(&hostile_log(300 << 10).await).unwrap();
+        let fetched = fetch_chunk(reader, 100, 16_384, TreeSize(1 << 20))
+            .await
+            .unwrap();
+        assert_eq!(fetched.to, 16_384);
+        assert_eq!(fetched.bundles.len(), 64);
+    }
+}

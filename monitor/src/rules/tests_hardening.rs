@@ -160,7 +160,12 @@ fn recency_windows_use_the_logs_time_not_the_registrys() {
     let by_log = run(RecencyClock::Log);
     assert_eq!(rule_ids(&by_log), vec![NewDevice, RubberStamp]);
     let new_device = by_log.iter().find(|f| f.rule == NewDevice).unwrap();
-    assert_eq!(new_device.severity, Severity::High, "{}", new_device.message);
+    assert_eq!(
+        new_device.severity,
+        Severity::High,
+        "{}",
+        new_device.message
+    );
     // The registry's clock, for replays of old history, as before.
     let by_registry = run(RecencyClock::Registry);
     assert_eq!(rule_ids(&by_registry), vec![NewDevice]);
