@@ -68,7 +68,7 @@ pub fn server_check(submitters: &Submitters, bytes: &[u8]) -> Result<Event, Stri
     envelope
         .check_payload_type(EVENT_PAYLOAD_TYPE)
         .map_err(|e| e.to_string())?;
-    let submitter = submitters.verify(&envelope).map_err(|e| e.to_string())?;
+    let (submitter, envelope) = submitters.verify(&envelope).map_err(|e| e.to_string())?;
     let event = Event::from_envelope(&envelope).map_err(|e| e.to_string())?;
     if event.registry.host() != submitter {
         return Err(format!(

@@ -340,7 +340,8 @@ fn unknown_devices(s: &mut Script) {
         "Approvals from unknown devices",
         None,
         &["unknown-device"],
-        "An approval of @acme/router names a key of alice's that was never registered. Then bob \
+        "An approval of @acme/router names an authenticator app of alice's that was never \
+         registered (the log cannot check a code, only a registered key's signature). Then bob \
          revokes his old phone, and a day later an approval of @acme/table arrives from it.",
     );
     let t = MAY_11 + 7 * DAY + 9 * HOUR + 30 * MINUTE;
@@ -356,10 +357,10 @@ fn unknown_devices(s: &mut Script) {
         integrity,
         stage,
         dev,
-        Signer::Device,
+        Signer::Nobody,
         context(None),
     );
-    s.amend_note(", a key the log has never seen registered");
+    s.amend_note(", a device the log has never seen registered");
     s.publish(
         t + 9 * MINUTE,
         pkg,

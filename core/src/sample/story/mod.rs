@@ -65,7 +65,7 @@
 //! - **8** Rubber stamp: alice approves 4 s after staging: `rubber-stamp`.
 //! - **9** Tarball switched after approval: `integrity-mismatch`,
 //!   `publish-without-approval`.
-//! - **10** Unknown devices: an unregistered key, then a revoked phone,
+//! - **10** Unknown devices: an unregistered authenticator app, then a revoked phone,
 //!   approve: `new-device`, `unknown-device`.
 //! - **11** Not a maintainer: mallory registers a key and approves:
 //!   `new-device`, `not-a-maintainer`.

@@ -101,7 +101,9 @@ pub(super) enum Dev {
     CarolSms,
     /// Registered by whoever stole bob's session.
     BobNewKey,
-    /// Never registered.
+    /// Never registered: an authenticator app (TOTP), which the log
+    /// cannot check (an unregistered signing key's approval the log
+    /// refuses outright).
     AliceSpare,
     MalloryKey,
     DaveKey,
@@ -129,7 +131,7 @@ impl Dev {
             }
             Dev::CarolSms => code("sms-backup", DeviceKind::Sms).labelled("SMS to +44 7700 900142"),
             Dev::BobNewKey => signing("key-2", DeviceKind::Ed25519, 3).labelled("Security key"),
-            Dev::AliceSpare => signing("yubikey-spare", DeviceKind::Ed25519, 6),
+            Dev::AliceSpare => code("totp-spare", DeviceKind::Totp),
             Dev::MalloryKey => {
                 signing("mallory-key", DeviceKind::Ed25519, 4).labelled("Laptop key")
             }
@@ -145,7 +147,7 @@ impl Dev {
             Dev::BobPhone | Dev::CarolPhone => "phone's authenticator app (TOTP)",
             Dev::CarolSms => "backup SMS number",
             Dev::BobNewKey => "brand-new key \"key-2\"",
-            Dev::AliceSpare => "key \"yubikey-spare\"",
+            Dev::AliceSpare => "authenticator app \"totp-spare\"",
             Dev::MalloryKey | Dev::DaveKey => "laptop key",
         }
     }

@@ -123,7 +123,7 @@ fn device_signatures_verify_except_the_forged_one() {
                 _ => None,
             });
         let Some(key) = key else {
-            assert_eq!(approve.device.id, "yubikey-spare");
+            assert_eq!(approve.device.id, "totp-spare");
             continue;
         };
         let stage = rules::at(&entries, approve.stage);
