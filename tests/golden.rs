@@ -147,6 +147,8 @@ fn a_large_honest_log_verifies_chunk_by_chunk() {
                 &key,
                 "--state",
                 &state,
+                "--registry-key",
+                &reg.verifier_key().to_string(),
             ])
             .args(args)
             .output()

@@ -15,8 +15,16 @@ const ORIGIN: &str = "monitor.gatelog.test/log";
 const T: i64 = 1_780_000_000;
 /// These tests log months of history into a log running today, so every
 /// registry time is far behind the log clock: `time-skew` (tested in
-/// tests/time_skew.rs) is off here.
-const NO_SKEW: &str = "[rules]\ndisabled = [\"time-skew\"]\n";
+/// tests/time_skew.rs) is off here, and the recency windows judge the
+/// registry's times (the log's `logged_at` of a replay is all "now").
+const NO_SKEW: &str = "[rules]\ndisabled = [\"time-skew\"]\nrecency_clock = \"registry\"\n";
+
+/// The verifier key of `TestLog`'s registry (`registry.example`, seed 5).
+fn reg_key() -> String {
+    gatelog_core::sample::SampleRegistry::new("registry.example", 5)
+        .verifier_key()
+        .to_string()
+}
 
 /// `--config` with [`NO_SKEW`], written next to `state`.
 fn no_skew_config(state: &Path) -> String {
@@ -31,6 +39,9 @@ fn once(log: &str, vkey: &str, state: &Path, extra: &[&str]) -> (i32, Vec<Value>
     let mut cmd = Command::new(binary("gatelog-monitor"));
     if !extra.contains(&"--config") {
         cmd.args(["--config", &no_skew_config(state)]);
+    }
+    if !extra.contains(&"--allow-unauthenticated") && !extra.contains(&"--registry-key") {
+        cmd.args(["--registry-key", &reg_key()]);
     }
     let out = cmd
         .args([
@@ -269,7 +280,7 @@ fn daemon(log: &TestLog, state: &Path, webhook: &str, metrics: &str, start: bool
         .args(["--log", &log.url(), "--log-key", &log.vkey, "--quiet"])
         .args(["--state", &state.display().to_string()])
         .args(["--webhook", webhook, "--poll-interval", "0.1"])
-        .args(["--metrics-listen", metrics])
+        .args(["--metrics-listen", metrics, "--registry-key", &reg_key()])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     if start {
@@ -412,7 +423,10 @@ fn an_entry_altered_after_signing_is_caught_against_the_tiles() {
         &["--start-at", "0"],
     );
     assert_eq!(code, 1, "{err}");
-    assert_eq!(rules(&alerts), ["log-misbehaviour"]);
+    // Unsigned data that does not match the signed tree: an alert, not a
+    // stop (the daemon goes on: see
+    // `unverifiable_answers_alert_once_per_episode_and_the_daemon_goes_on`).
+    assert_eq!(rules(&alerts), ["log-unverifiable"]);
     let a = &alerts[0];
     assert!(a["message"].as_str().unwrap().contains("hashes to"), "{a}");
     assert!(a["details"]["served_leaf_hash"].is_string());
@@ -480,4 +494,258 @@ fn hook_command_and_test_alert_deliver_the_alert_json() {
         &["--test-alert", "--hook", "exit 1"],
     );
     assert_eq!(code, 2, "{err}");
+}
+
+/// An event of `reg` for `package` at `time` with the JSON fields `body`.
+fn event_by(
+    reg: &gatelog_core::sample::SampleRegistry,
+    package: &str,
+    time: i64,
+    body: &str,
+) -> gatelog_core::Envelope {
+    let json = format!(
+        r#"{{{body},"package":"{package}","registry":"{}","time":"{}"}}"#,
+        reg.origin,
+        gatelog_core::sample::rfc3339(time)
+    );
+    reg.sign_json(&json).expect("valid event")
+}
+
+const POLICY_REQUIRED: &str = r#""type":"policy-change","staged_publishing":"required","trusted_publishers":[{"issuer":"https://token.actions.githubusercontent.com","repository":"acme/widget","workflow":".github/workflows/release.yml","mode":"stage-only"}]"#;
+
+#[test]
+fn another_registrys_chain_for_the_same_name_launders_nothing() {
+    let b = gatelog_core::sample::SampleRegistry::new("b.example", 6);
+    let bkey = b.verifier_key().to_string();
+    let log = TestLog::start_with(ORIGIN, &["--submitter-key", &bkey]);
+    // Registry A (the TestLog's): `pkg` must be staged.
+    log.submit(&log.event("pkg", T - 86_400, POLICY_REQUIRED));
+    // Registry B: its own `pkg`, staging optional, and a whole approved
+    // release of the version A is about to publish directly.
+    let optional = POLICY_REQUIRED.replace("required", "optional");
+    log.submit(&event_by(&b, "pkg", T - 86_400, &optional));
+    log.submit(&b.device_register("pkg", "bob", "yubi", &device_key(2), T - 86_000));
+    let tgz = b"pkg-1.0.0";
+    let (s, sh) = log.submit(&b.stage("pkg", "1.0.0", tgz, "acme/widget", T));
+    let (a, _) = log.submit(&b.approve(
+        "pkg",
+        "1.0.0",
+        tgz,
+        s,
+        &sh,
+        "bob",
+        Some(("yubi", &device_key(2))),
+        T + 600,
+    ));
+    log.submit(&b.publish("pkg", "1.0.0", tgz, s, a, T + 660));
+    let (direct, _) = log.submit(&log.reg.publish_direct("pkg", "1.0.0", tgz, T + 700));
+
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let rk = reg_key();
+    let keys = ["--registry-key", &rk, "--registry-key", &bkey];
+    let (code, alerts, err) = once(
+        &log.url(),
+        &log.vkey,
+        &state,
+        &[&keys[..], &["--start-at", "0"]].concat(),
+    );
+    assert_eq!(code, 1, "{err}");
+    // Only A's direct publish, judged by A's own policy; B's chain is
+    // neither a fork of A's nor an approval of A's release.
+    assert_eq!(rules(&alerts), ["publish-without-approval"], "{alerts:?}");
+    let alert = &alerts[0];
+    assert_eq!(alert["evidence"], serde_json::json!([direct.0]));
+    assert!(
+        alert["message"]
+            .as_str()
+            .unwrap()
+            .contains("the package's logged policy requires staging"),
+        "{alert}"
+    );
+}
+
+#[test]
+fn without_registry_keys_every_alert_is_marked_unauthenticated() {
+    let log = TestLog::start(ORIGIN);
+    honest_history(&log);
+    log.submit(&log.reg.publish_direct("w", "1.0.1", b"evil", T + 5000));
+    let dir = tempfile::tempdir().unwrap();
+    // Keys are required...
+    let mut cmd = Command::new(binary("gatelog-monitor"));
+    let out = cmd
+        .args(["--once", "--log", &log.url(), "--log-key", &log.vkey])
+        .args(["--state", &dir.path().join("s0").display().to_string()])
+        .args(["--start-at", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--registry-key VKEY is required"));
+    // ...unless waived, loudly: a warning, and a mark on every alert.
+    let state = dir.path().join("s1");
+    let (code, alerts, err) = once(
+        &log.url(),
+        &log.vkey,
+        &state,
+        &["--start-at", "0", "--allow-unauthenticated"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("WARNING: running without registry keys"),
+        "{err}"
+    );
+    assert_eq!(rules(&alerts), ["publish-without-approval"]);
+    assert_eq!(alerts[0]["unauthenticated"], true);
+    // The text form says it too.
+    log.submit(&log.reg.publish_direct("w", "1.0.2", b"evil", T + 6000));
+    let out = Command::new(binary("gatelog-monitor"))
+        .args(["--once", "--format", "text", "--allow-unauthenticated"])
+        .args(["--config", &no_skew_config(&state)])
+        .args(["--log", &log.url(), "--log-key", &log.vkey])
+        .args(["--state", &state.display().to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("UNAUTHENTICATED"), "{text}");
+    // With the key, nothing is marked.
+    let (_, alerts, _) = once(
+        &log.url(),
+        &log.vkey,
+        &dir.path().join("s2"),
+        &["--start-at", "0"],
+    );
+    assert!(
+        alerts.iter().all(|a| a.get("unauthenticated").is_none()),
+        "{alerts:?}"
+    );
+}
+
+#[test]
+fn recency_is_judged_by_the_logs_clock_not_the_registrys() {
+    // The registry says alice's device is 30 days old and she approved
+    // 10 minutes after the stage; the log logged it all within a second.
+    let log = TestLog::start(ORIGIN);
+    honest_history(&log);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("log-clock.toml");
+    std::fs::write(&cfg, "[rules]\ndisabled = [\"time-skew\"]\n").unwrap();
+    let (code, alerts, err) = once(
+        &log.url(),
+        &log.vkey,
+        &dir.path().join("s"),
+        &["--start-at", "0", "--config", cfg.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{err}");
+    let mut fired = rules(&alerts);
+    fired.sort();
+    assert_eq!(fired, ["new-device", "rubber-stamp"], "{alerts:?}");
+    // Judged by the registry's times (a replay), the same history is quiet.
+    let (code, alerts, err) = once(
+        &log.url(),
+        &log.vkey,
+        &dir.path().join("r"),
+        &["--start-at", "0"],
+    );
+    assert_eq!((code, alerts.len()), (0, 0), "{err} {alerts:?}");
+}
+
+/// What the proxy in front of the log does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Honest,
+    /// The checkpoint's signature altered.
+    BadCheckpoint,
+    /// Every answer a 503.
+    Down,
+}
+
+#[test]
+fn unverifiable_answers_alert_once_per_episode_and_the_daemon_goes_on() {
+    let log = TestLog::start(ORIGIN);
+    honest_history(&log);
+    let upstream = log.server.addr;
+    let mode = Arc::new(Mutex::new(Mode::Honest));
+    let proxy = {
+        let mode = mode.clone();
+        FakeHttp::start(move |req| {
+            let m = *mode.lock().unwrap();
+            let (status, mut body) = http_get(upstream, &req.path);
+            match m {
+                Mode::Honest => (status, body),
+                Mode::Down => (503, b"down".to_vec()),
+                Mode::BadCheckpoint if req.path == "/checkpoint" => {
+                    // The last signature byte's base64 digit changed.
+                    let n = body.len() - 2;
+                    body[n] = if body[n] == b'A' { b'B' } else { b'A' };
+                    (status, body)
+                }
+                Mode::BadCheckpoint => (status, body),
+            }
+        })
+    };
+    let hook = Receiver::start(false);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let cfg = dir.path().join("m.toml");
+    std::fs::write(&cfg, format!("{NO_SKEW}no_progress_seconds = 2\n")).unwrap();
+    let mut child = Command::new(binary("gatelog-monitor"))
+        .args(["--config", cfg.to_str().unwrap()])
+        .args(["--log", &proxy.url(), "--log-key", &log.vkey, "--quiet"])
+        .args(["--state", &state.display().to_string(), "--start-at", "0"])
+        .args(["--webhook", &hook.http.url(), "--poll-interval", "0.1"])
+        .args(["--metrics-listen", &gatelog_e2e::free_addr().to_string()])
+        .args(["--registry-key", &reg_key()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let rules_got = |hook: &Receiver| -> Vec<String> {
+        hook.got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|v| v["rule"].as_str().unwrap_or("?").to_owned())
+            .collect()
+    };
+    let first = attack(&log, "5.0.0", T + 50_000);
+    assert_eq!(hook.wait_for(1), [first.clone()]);
+
+    // A checkpoint that does not verify: one alert, and the daemon stays.
+    *mode.lock().unwrap() = Mode::BadCheckpoint;
+    hook.wait_for(2);
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        rules_got(&hook),
+        ["publish-without-approval", "log-unverifiable"]
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the daemon must not stop"
+    );
+    // Still nothing verified after the threshold: no-progress, once.
+    hook.wait_for(3);
+    *mode.lock().unwrap() = Mode::Down;
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        rules_got(&hook),
+        [
+            "publish-without-approval",
+            "log-unverifiable",
+            "no-progress"
+        ]
+    );
+    // The log comes back: the daemon catches up and alerts again.
+    *mode.lock().unwrap() = Mode::Honest;
+    let next = attack(&log, "5.0.1", T + 60_000);
+    hook.wait_for(4);
+    assert_eq!(hook.ids()[3], next);
+    // A new episode is a new alert.
+    *mode.lock().unwrap() = Mode::BadCheckpoint;
+    hook.wait_for(5);
+    assert_eq!(rules_got(&hook)[4], "log-unverifiable");
+    assert!(child.try_wait().unwrap().is_none());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let ids = hook.ids();
+    assert_ne!(ids[1], ids[4], "episodes have their own ids: {ids:?}");
 }

@@ -217,14 +217,17 @@ async fn daemon(
         // on a log that answers slowly (the step is then dropped and
         // started again; committed chunks stay committed).
         let outcome = {
+            // Once alerted, a long step (a catch-up) is left alone.
+            let watching = !follower.alerted_no_progress();
             let step = follower.step();
             tokio::pin!(step);
-            let mut tick = tokio::time::interval(Duration::from_secs(1).min(threshold));
+            let period = Duration::from_secs(1).min(threshold);
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             loop {
                 tokio::select! {
                     outcome = &mut step => break Watched::Done(outcome),
                     _ = tick.tick() => {
-                        if clock.lag() > threshold {
+                        if watching && clock.lag() > threshold {
                             break Watched::Stalled;
                         }
                     }
@@ -261,7 +264,9 @@ async fn daemon(
                 tracing::warn!("{e}; retrying in {:?}", backoff);
                 last_error = e.to_string();
                 wake.notify_one();
-                backoff = (backoff * 2).min(Duration::from_secs(60));
+                // Retried at least twice within the no-progress threshold.
+                let cap = Duration::from_secs(60).min(threshold / 2);
+                backoff = (backoff * 2).min(cap).max(settings.poll_interval);
             }
             Err(e) => {
                 eprintln!("gatelog-monitor: {e}");

@@ -52,6 +52,14 @@ impl Follower {
         self.once_per_episode(f)
     }
 
+    /// Whether `no-progress` was raised in the current episode.
+    pub fn alerted_no_progress(&self) -> bool {
+        self.meta
+            .trouble
+            .iter()
+            .any(|t| t == RuleId::NoProgress.as_str())
+    }
+
     /// The time since the last verified progress the state remembers
     /// (`None` before the first).
     pub fn stored_lag(&self) -> Option<Duration> {
