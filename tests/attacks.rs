@@ -207,6 +207,17 @@ fn logged_leaf(log: &TestLog, index: LeafIndex) -> Leaf {
     Leaf::parse(&STANDARD.decode(v["leaf"].as_str().unwrap()).unwrap()).unwrap()
 }
 
+/// The resident memory of process `pid`, in MiB.
+fn rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS");
+    kib / 1024
+}
+
 #[test]
 fn the_same_release_asked_many_times_is_answered_once() {
     let log = TestLog::start("attacks-amplify.gatelog.test/log");
@@ -219,6 +230,12 @@ fn the_same_release_asked_many_times_is_answered_once() {
     assert_eq!(v["bundles"].as_array().unwrap().len(), 1);
     // One entry's worth of answer, not 5,000.
     assert!(bytes.len() < 8 * 1024, "{} bytes", bytes.len());
+    for _ in 0..20 {
+        let (status, _) = http_post(log.server.addr, "/v1/bundles", body.as_bytes()).unwrap();
+        assert_eq!(status, 200);
+    }
+    let rss = rss_mib(log.server.pid());
+    assert!(rss < 256, "the server holds {rss} MiB after 21 requests of 5,000 releases");
     let over = format!(r#"{{"releases":[{}]}}"#, vec![one; 5001].join(","));
     let (status, v) = post(&log, "/v1/bundles", over.as_bytes());
     assert_eq!(status, 413, "{v}");

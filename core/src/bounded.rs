@@ -1,8 +1,9 @@
-//! Request bodies read with their limits applied while parsing, not after:
-//! a JSON array longer than its limit is counted to its end without
-//! keeping its items, and objects must be JSON objects (serde's derived
-//! structs would also take arrays). So a body never costs more than its
-//! bytes before it is refused.
+//! JSON read with its limits applied while parsing, not after: a JSON
+//! array longer than its limit is counted to its end without keeping its
+//! items, and objects must be JSON objects (serde's derived structs would
+//! also take arrays). So a request body never costs more than its bytes
+//! before it is refused. The log's request bodies ([`crate::wire`], the
+//! batch of envelopes) are read with these.
 
 use std::fmt;
 use std::marker::PhantomData;

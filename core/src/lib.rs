@@ -29,6 +29,7 @@
 //! Out of scope: storage, HTTP, key files, time sources, and fetching or
 //! proving the events a policy judges (the binaries do that).
 
+pub mod bounded;
 pub mod checkpoint;
 pub mod compact;
 pub mod cosignature;
@@ -47,6 +48,7 @@ pub mod sample;
 pub mod tile;
 pub mod tlog_proof;
 pub mod tree;
+pub mod wire;
 
 #[cfg(test)]
 mod testutil;

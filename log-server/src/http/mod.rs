@@ -8,7 +8,6 @@
 //!   `POST /v1/bundles` ([`query`]);
 //! - operations: `GET /healthz`, `GET /metrics`.
 
-pub mod bounded;
 pub mod bundles;
 pub mod direct_json;
 pub mod error;

@@ -14,12 +14,12 @@ use gatelog_core::event::{PackageName, Registry};
 use gatelog_core::merkle::{
     consistency_proof, consistency_proof_nodes, inclusion_proof, inclusion_proof_nodes,
 };
+use gatelog_core::wire::parse_bundles_request;
 use gatelog_core::{Hash, InclusionProof, LeafIndex, NodeId, SignedCheckpoint, TreeSize};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::bounded::{Bounded, ObjectOnly};
 use super::bundles::{BundleError, Release, bundles_json};
 use super::direct_json;
 use super::error::ApiError;
@@ -31,7 +31,7 @@ use crate::store::{IndexKey, LogStore, StoreError};
 /// Most events per page of `GET /v1/events`.
 pub const MAX_PAGE: usize = 1000;
 /// Most releases in one `POST /v1/bundles`.
-pub const MAX_BUNDLES: usize = 5000;
+pub const MAX_BUNDLES: usize = gatelog_core::wire::MAX_BUNDLE_RELEASES;
 
 type Store = Arc<dyn LogStore>;
 
@@ -338,23 +338,6 @@ pub async fn bundle_one(
     Ok(bundles_response(bundles, &cp))
 }
 
-/// One release in `POST /v1/bundles`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReleaseQuery {
-    registry: String,
-    package: String,
-    version: String,
-}
-
-/// Body of `POST /v1/bundles`. Its array is counted while it is parsed,
-/// and every item must be an object.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BundlesRequest {
-    releases: Bounded<ObjectOnly<ReleaseQuery>, MAX_BUNDLES>,
-}
-
 /// Largest body of `POST /v1/bundles`.
 pub const MAX_BUNDLES_BODY: usize = 4 * 1024 * 1024;
 
@@ -364,29 +347,26 @@ pub async fn bundles_many(
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let bytes = super::submit::read_body(body, MAX_BUNDLES_BODY).await?;
-    let req = serde_json::from_slice::<ObjectOnly<BundlesRequest>>(&bytes)
-        .map_err(|e| {
+    let req = parse_bundles_request(&bytes).map_err(|e| {
             ApiError::bad_request(
                 "bad_request",
                 format!(
                     "expected {{\"releases\": [{{\"registry\", \"package\", \"version\"}}]}}: {e}"
                 ),
             )
-        })?
-        .into_inner();
-    if req.releases.over() {
+        })?;
+    if req.count > MAX_BUNDLES {
         return Err(ApiError::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
             format!(
                 "at most {MAX_BUNDLES} releases per request, got {}",
-                req.releases.count
+                req.count
             ),
         ));
     }
-    let mut wanted = Vec::with_capacity(req.releases.items.len());
-    for r in req.releases.items {
-        let r = r.into_inner();
+    let mut wanted = Vec::with_capacity(req.releases.len());
+    for r in req.releases {
         wanted.push(Release {
             registry: registry_host(&r.registry)?,
             package: package(&r.package)?,

@@ -24,7 +24,7 @@ use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
 use super::AppState;
-use super::bounded::Bounded;
+use gatelog_core::bounded::Bounded;
 use super::direct_json;
 use super::error::ApiError;
 use super::guard::AuthFailures;
