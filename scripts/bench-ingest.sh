@@ -95,15 +95,15 @@ done
 mstate=$(mktemp -d)
 # The attack packages have no logged policy; the monitor is told they
 # require staging, as a maintainer would configure it.
-printf '[rules]\nrequire_staging = ["bench-attack-*"]\ndisabled = ["time-skew"]\n' >"$mstate/monitor.toml"
+printf '[rules]\nrequire_staging = ["bench-attack-*"]\ndisabled = ["time-skew"]\nrecency_clock = "registry"\n' >"$mstate/monitor.toml"
 TIMEFORMAT=%R
-t=$( { time "$bin/gatelog-monitor" --once --quiet --log "http://127.0.0.1:$port" --log-key "$vkey" \
+t=$( { time "$bin/gatelog-monitor" --once --quiet --log "http://127.0.0.1:$port" --log-key "$vkey" --registry-key "$registry_key" \
   --config "$mstate/monitor.toml" --state "$mstate/catch-up" --start-at 0 2>"$out/monitor.err" || true; } 2>&1 )
 entries=$(grep -o 'verified [0-9]* entries' "$out/monitor.err" | cut -d' ' -f2)
 alerts=$(grep -o '[0-9]* alert(s)' "$out/monitor.err" | cut -d' ' -f1)
 echo "{\"entries\": $entries, \"seconds\": $t, \"alerts\": ${alerts:-null}}" >"$out/monitor-catchup.json"
 echo "== monitor catch-up: $entries entries in ${t}s = $(python3 -c "print(round($entries / $t))") entries/s ($(grep -o '[0-9]* alert(s)' "$out/monitor.err"))"
-"$bin/gatelog-monitor" --log "http://127.0.0.1:$port" --log-key "$vkey" --state "$mstate/catch-up" \
+"$bin/gatelog-monitor" --log "http://127.0.0.1:$port" --log-key "$vkey" --registry-key "$registry_key" --state "$mstate/catch-up" \
   --config "$mstate/monitor.toml" --format json --poll-interval 0.5 --metrics-listen 127.0.0.1:0 \
   >"$out/monitor.alerts" 2>"$out/monitor.daemon.err" &
 mpid=$!

@@ -229,9 +229,9 @@ if left < $margin:
     local mstate t0 t
     mstate=$(mktemp -d)
     # The workload's registry times are months before the log clock.
-    printf '[rules]\ndisabled = ["time-skew"]\n' >"$mstate/monitor.toml"
+    printf '[rules]\ndisabled = ["time-skew"]\nrecency_clock = "registry"\n' >"$mstate/monitor.toml"
     t0=$(now)
-    "$bin/gatelog-monitor" --once --quiet --log "http://127.0.0.1:$port" --log-key "$vkey" \
+    "$bin/gatelog-monitor" --once --quiet --log "http://127.0.0.1:$port" --log-key "$vkey" --registry-key "$registry_key" \
       --config "$mstate/monitor.toml" --state "$mstate/state" --start-at 0 2>"$d/monitor.err" || true
     t=$(elapsed "$t0")
     rm -rf "$mstate"

@@ -73,8 +73,8 @@ vkey=$(grep -o 'verifier key: .*' "$out/server.out" | cut -d' ' -f3)
 
 # The hammer signs events with fixed registry times (May 2026) so runs are
 # reproducible; `time-skew` would flag each one against today's log clock.
-printf '[rules]\ndisabled = ["time-skew"]\n' >"$out/monitor.toml"
-"$bin/gatelog-monitor" --config "$out/monitor.toml" --log "http://127.0.0.1:$port" \
+printf '[rules]\ndisabled = ["time-skew"]\nrecency_clock = "registry"\n' >"$out/monitor.toml"
+"$bin/gatelog-monitor" --config "$out/monitor.toml" --log "http://127.0.0.1:$port" --registry-key "$registry_key" \
   --log-key "$vkey" --state "$out/monitor-state" --start-at 0 --format json \
   --poll-interval 1 --metrics-listen "127.0.0.1:$mport" \
   >"$out/alerts.jsonl" 2>"$out/monitor.log" &

@@ -188,7 +188,7 @@ fn a_flipped_entry_byte_is_found_and_never_served() {
     assert_damaged(&server, "/tile/0/000", "index 100");
     assert_damaged(
         &server,
-        "/v1/bundle?package=pkg-2&version=1.0.100",
+        "/v1/bundle?registry=registry.example&package=pkg-2&version=1.0.100",
         "entry 100",
     );
     drop(server);

@@ -130,9 +130,15 @@ fn a_steady_load_with_a_following_monitor_stays_within_bounds() {
     );
     let url = format!("http://{}", server.addr);
 
-    // The hammer's registry times are fixed (May 2026): time-skew is off.
+    // The hammer's registry times are fixed (May 2026) and its releases
+    // are logged within milliseconds: time-skew is off and recency windows
+    // read the registry's times.
     let config = dir.path().join("monitor.toml");
-    std::fs::write(&config, "[rules]\ndisabled = [\"time-skew\"]\n").expect("config");
+    std::fs::write(
+        &config,
+        "[rules]\ndisabled = [\"time-skew\"]\nrecency_clock = \"registry\"\n",
+    )
+    .expect("config");
     let metrics = free_addr();
     let alerts = dir.path().join("alerts.jsonl");
     let monitor_log = dir.path().join("monitor.log");
@@ -140,6 +146,7 @@ fn a_steady_load_with_a_following_monitor_stays_within_bounds() {
         Command::new(binary("gatelog-monitor"))
             .args(["--config", &config.display().to_string()])
             .args(["--log", &url, "--log-key", &vkey, "--start-at", "0"])
+            .args(["--registry-key", &registry])
             .args(["--state", &dir.path().join("state").display().to_string()])
             .args(["--format", "json", "--poll-interval", "0.5"])
             .args(["--metrics-listen", &metrics.to_string()])

@@ -67,6 +67,7 @@ fn skewed_registry_times_are_logged_warned_counted_and_alerted() {
     let out = Command::new(binary("gatelog-monitor"))
         .args(["--once", "--format", "json", "--start-at", "0"])
         .args(["--log", &log.url(), "--log-key", &log.vkey])
+        .args(["--registry-key", &log.reg.verifier_key().to_string()])
         .args(["--state", &state.path().join("s").display().to_string()])
         .output()
         .unwrap();

@@ -15,6 +15,7 @@ pub fn vars(log: &TestLog) -> Vars {
         pairs: vec![
             ("{log}", log.url()),
             ("{lkey}", log.vkey.clone()),
+            ("{rkey}", log.reg.verifier_key().to_string()),
             ("{other_lkey}", other.verifier().to_string()),
             ("{endless}", crate::common::endless_log()),
         ],
@@ -22,11 +23,13 @@ pub fn vars(log: &TestLog) -> Vars {
 }
 
 /// A new state, audited from entry 0, alerts not printed.
-pub const NEW: [&str; 9] = [
+pub const NEW: [&str; 11] = [
     "--log",
     "{log}",
     "--log-key",
     "{lkey}",
+    "--registry-key",
+    "{rkey}",
     "--state",
     "{dir}/state",
     "--once",
@@ -35,22 +38,25 @@ pub const NEW: [&str; 9] = [
 ];
 
 /// The control run: a new state over the seeded log must end with no
-/// alert. The seeded history is dated months before it is logged, so
-/// `time-skew` (tested in tests/time_skew.rs) is off.
+/// alert. The seeded history is dated months before it is logged in
+/// seconds, so `time-skew` (tested in tests/time_skew.rs) is off and
+/// recency windows read the registry's times.
 pub fn control() -> CliCase {
     let args = ["--config", "{dir}/m.toml", "--once", "--start-at", "0"];
     case("control", "gatelog-monitor", &args, 0, "").file(
         "m.toml",
-        config_text(b"[rules]\ndisabled = [\"time-skew\"]\n"),
+        config_text(b"[rules]\ndisabled = [\"time-skew\"]\nrecency_clock = \"registry\"\n"),
     )
 }
 
 /// An existing state: no `--start-at`.
-const AGAIN: [&str; 7] = [
+const AGAIN: [&str; 9] = [
     "--log",
     "{log}",
     "--log-key",
     "{lkey}",
+    "--registry-key",
+    "{rkey}",
     "--state",
     "{dir}/state",
     "--once",
@@ -66,7 +72,7 @@ fn with(base: &[&'static str], extra: &[&'static str]) -> Vec<&'static str> {
 
 /// A config file naming the log, its key and the state, then `rest`.
 fn config_text(rest: &[u8]) -> Vec<u8> {
-    let mut text = b"log = \"{log}\"\nlog_key = \"{lkey}\"\nstate = \"{dir}/state\"\n".to_vec();
+    let mut text = b"log = \"{log}\"\nlog_key = \"{lkey}\"\nregistries = [\"{rkey}\"]\nstate = \"{dir}/state\"\n".to_vec();
     text.extend_from_slice(rest);
     text
 }
@@ -100,7 +106,8 @@ pub fn rows() -> Vec<CliCase> {
         config("rule pattern with whitespace", b"[rules]\nrequire_staging = [\"a b\"]\n", "bad package pattern"),
         config("webhook is a file URL", b"webhook = \"file:///etc/passwd\"\n", "must be an http:// or https:// URL"),
         config("metrics_listen is not an address", b"metrics_listen = \"x\"\n", "invalid socket address"),
-        config("malformed registry key", b"registries = [\"garbage\"]\n", "registry key \"garbage\""),
+        case("config file: malformed registry key", m, &cfg, 2, "registry key \"garbage\"")
+            .file("m.toml", b"log = \"{log}\"\nlog_key = \"{lkey}\"\nregistries = [\"garbage\"]\nstate = \"{dir}/state\"\n".to_vec()),
         config("100,000 nested arrays", format!("watch = {}", "[".repeat(100_000)).as_bytes(), "m.toml"),
         config("invalid UTF-8", b"watch = [\"\xff\"]\n", "m.toml"),
         config("duplicate key", b"poll_interval = 1.0\npoll_interval = 2.0\n", "duplicate key"),
@@ -111,13 +118,13 @@ pub fn rows() -> Vec<CliCase> {
         flag("registry key garbage", &["--registry-key", "x+y+z"], "registry key \"x+y+z\""),
         flag("poll interval nan", &["--poll-interval", "nan"], "must be between 0.05 and 3600"),
         flag("watch pattern with a space", &["--watch", "a b"], "is not a package pattern"),
-        case("flag: start beyond the log", m, &["--log", "{log}", "--log-key", "{lkey}", "--state", "{dir}/state", "--once", "--start-at", "18446744073709551615", "--quiet"],
+        case("flag: start beyond the log", m, &["--log", "{log}", "--log-key", "{lkey}", "--registry-key", "{rkey}", "--state", "{dir}/state", "--once", "--start-at", "18446744073709551615", "--quiet"],
             2, "--start-at 18446744073709551615 is beyond the log's 5 entries"),
-        case("a log whose answers never end", m, &["--log", "{endless}", "--log-key", "{lkey}", "--state", "{dir}/state", "--once", "--start-at-end"], 3,
-            "larger than 33554432 bytes"),
+        case("a log whose answers never end", m, &["--log", "{endless}", "--log-key", "{lkey}", "--registry-key", "{rkey}", "--state", "{dir}/state", "--once", "--start-at-end"], 3,
+            "larger than 262144 bytes"),
         case("state: a file, not a folder", m, &with(&NEW, &[]), 2, "state").file("state", "a file"),
         case("state: a damaged database", m, &with(&AGAIN, &[]), 2, "state database").setup(&with(&NEW, &[])).file("state/CURRENT", "garbage\n"),
-        existing("a state of another log", with(&["--log", "{log}", "--log-key", "{other_lkey}", "--state", "{dir}/state", "--once"], &[]),
+        existing("a state of another log", with(&["--log", "{log}", "--log-key", "{other_lkey}", "--registry-key", "{rkey}", "--state", "{dir}/state", "--once"], &[]),
             "the state follows the log with key"),
         existing("--start-at on an existing state", with(&NEW, &[]), "only apply to a new state folder"),
         existing("--start-at-end on an existing state", with(&AGAIN, &["--start-at-end"]), "only apply to a new state folder"),

@@ -96,9 +96,14 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     // have waited for a signature longer than allowed.
     let problem = if !alive {
         Some("the sequencer stopped".to_owned())
-    } else if state.metrics.write_problem().is_some() {
-        // The storage's own message stays in the operator's log.
-        Some("writes fail, submissions are refused; see the server's log".to_owned())
+    } else if let Some(e) = state.metrics.write_problem() {
+        // What kind of failure, not the storage's own words (paths,
+        // database messages): those stay in the operator's log.
+        Some(if e.starts_with("the disk holding the log is full") {
+            "writes fail, submissions are refused: the disk holding the log is full".to_owned()
+        } else {
+            "writes fail, submissions are refused; see the server's log".to_owned()
+        })
     } else if let Err(e) = state.store.state() {
         tracing::error!("healthz: reading the tree state failed: {e}");
         Some("the storage cannot be read; see the server's log".to_owned())
