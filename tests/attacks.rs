@@ -235,7 +235,10 @@ fn the_same_release_asked_many_times_is_answered_once() {
         assert_eq!(status, 200);
     }
     let rss = rss_mib(log.server.pid());
-    assert!(rss < 256, "the server holds {rss} MiB after 21 requests of 5,000 releases");
+    assert!(
+        rss < 256,
+        "the server holds {rss} MiB after 21 requests of 5,000 releases"
+    );
     let over = format!(r#"{{"releases":[{}]}}"#, vec![one; 5001].join(","));
     let (status, v) = post(&log, "/v1/bundles", over.as_bytes());
     assert_eq!(status, 413, "{v}");

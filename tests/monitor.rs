@@ -708,7 +708,7 @@ fn unverifiable_answers_alert_once_per_episode_and_the_daemon_goes_on() {
             .collect()
     };
     let first = attack(&log, "5.0.0", T + 50_000);
-    assert_eq!(hook.wait_for(1), [first.clone()]);
+    assert_eq!(hook.wait_for(1), std::slice::from_ref(&first));
 
     // A checkpoint that does not verify: one alert, and the daemon stays.
     *mode.lock().unwrap() = Mode::BadCheckpoint;

@@ -83,7 +83,11 @@ mod tests {
             br#"{"releases":[],"releases":[]}"#,
             br#"{"releases":5}"#,
         ] {
-            assert!(parse_bundles_request(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+            assert!(
+                parse_bundles_request(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }

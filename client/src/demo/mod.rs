@@ -177,8 +177,9 @@ impl Ending {
         let commands = [
             format!("curl {}/checkpoint", self.log_url),
             format!(
-                "curl '{}/v1/bundle?package={}&version={version}'",
+                "curl '{}/v1/bundle?registry={}&package={}&version={version}'",
                 self.log_url,
+                gatelog_core::sample::story::STORY_REGISTRY_HOST,
                 package.replace('@', "%40").replace('/', "%2F")
             ),
             format!("curl {}", self.metrics_url),

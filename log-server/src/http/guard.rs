@@ -124,16 +124,25 @@ impl Guard {
         );
     }
 
+    /// Forgets addresses that have been quiet, every 4,096 requests.
+    fn housekeeping(&self) {
+        if self
+            .checks
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(4096)
+        {
+            if let Some(reads) = &self.reads {
+                reads.retain_recent();
+            }
+            self.failures.retain_recent();
+        }
+    }
+
     /// Charges one read to `ip`; the wait when over its budget.
     fn charge_read(&self, ip: IpAddr) -> Result<(), Duration> {
         let Some(reads) = &self.reads else {
             return Ok(());
         };
-        // Forget addresses that have been quiet, now and then.
-        if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 0 {
-            reads.retain_recent();
-            self.failures.retain_recent();
-        }
         reads
             .check_key(&ip)
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
@@ -165,6 +174,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
         .retry_after(1)
         .into_response();
     };
+    guard.housekeeping();
     let write = req.method() == Method::POST && path.starts_with("/v1/entries");
     let peer = req
         .extensions()

@@ -348,13 +348,11 @@ pub async fn bundles_many(
 ) -> Result<Response, ApiError> {
     let bytes = super::submit::read_body(body, MAX_BUNDLES_BODY).await?;
     let req = parse_bundles_request(&bytes).map_err(|e| {
-            ApiError::bad_request(
-                "bad_request",
-                format!(
-                    "expected {{\"releases\": [{{\"registry\", \"package\", \"version\"}}]}}: {e}"
-                ),
-            )
-        })?;
+        ApiError::bad_request(
+            "bad_request",
+            format!("expected {{\"releases\": [{{\"registry\", \"package\", \"version\"}}]}}: {e}"),
+        )
+    })?;
     if req.count > MAX_BUNDLES {
         return Err(ApiError::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,

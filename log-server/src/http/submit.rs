@@ -24,7 +24,6 @@ use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
 use super::AppState;
-use gatelog_core::bounded::Bounded;
 use super::direct_json;
 use super::error::ApiError;
 use super::guard::AuthFailures;
@@ -33,6 +32,7 @@ use crate::clock::Skew;
 use crate::sequencer::precheck::{DeviceCheck, precheck};
 use crate::sequencer::{Accepted, Submission};
 use crate::submitters::SubmitterError;
+use gatelog_core::bounded::Bounded;
 
 /// Largest body of `POST /v1/entries`: the largest envelope accepted.
 pub const MAX_ENTRY_BODY: usize = gatelog_core::dsse::MAX_ENVELOPE_SIZE;
