@@ -21,10 +21,14 @@ FUZZ_SECONDS ?= 60
 SOAK_MINUTES ?= 30
 CRASH_ROUNDS ?= 50
 
-.PHONY: prereqs demo serve test bench bench-scaling fuzz soak crash-loop
+.PHONY: prereqs tools demo serve test bench bench-scaling fuzz soak crash-loop
 
 prereqs:
 	@scripts/prereqs.sh
+
+# The real package-manager CLIs the tests drive, pinned, in tools/.
+tools:
+	@scripts/tools.sh
 
 # The debug profile on purpose: CI builds only that one, so RocksDB is
 # compiled once. `gatelog demo` runs the server and monitor built next to it.
@@ -35,7 +39,7 @@ demo: prereqs
 serve: prereqs
 	$(CARGO) run -p gatelog-server -- --data ./gatelog-data
 
-test: prereqs
+test: prereqs tools
 	$(CARGO) test --workspace --no-fail-fast
 
 # scripts/bench.sh documents its knobs (BENCH_OUT, BENCH_QUICK=1, ...).
