@@ -403,3 +403,17 @@ fn slow_headers_are_cut_off_and_excess_requests_are_shed() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(http_get(server.addr, "/checkpoint").0, 200);
 }
+
+#[test]
+fn reads_past_an_addresss_rate_get_429() {
+    let log = TestLog::start_with("attacks-reads.gatelog.test/log", &["--read-rate", "1"]);
+    // A burst of 10 passes, the next read within the second does not.
+    let statuses: Vec<u16> = (0..12)
+        .map(|_| http_get(log.server.addr, "/checkpoint").0)
+        .collect();
+    assert_eq!(statuses[..10], [200; 10], "{statuses:?}");
+    assert!(statuses[10..].contains(&429), "{statuses:?}");
+    // Health stays visible, and writes are not reads.
+    assert_eq!(http_get(log.server.addr, "/healthz").0, 200);
+    log.submit(&log.reg.publish_direct("pkg", "1.0.0", b"x", 1_000));
+}

@@ -22,6 +22,7 @@ use serde_json::Value;
 use tower::ServiceExt as _;
 
 use crate::clock::SystemClock;
+use crate::http::error::ApiError;
 use crate::keyfile::KeySource;
 use crate::log::Log;
 use crate::sequencer::SequencerConfig;
@@ -471,6 +472,38 @@ async fn health_and_metrics() {
     let text = String::from_utf8(body).unwrap();
     assert!(text.contains("gatelog_entries_total 1"), "{text}");
     assert!(text.contains("gatelog_tree_size 1"), "{text}");
+}
+
+#[tokio::test]
+async fn storage_messages_stay_out_of_answers_and_health() {
+    let t = test_log(None, 16);
+    let secret = "IO error: While appending to file: /srv/secret-path/db/000123.log: No space left";
+    // A failing write, as the sequencer records it.
+    t.started.state.metrics.record_write_failure(secret);
+    let (s, v) = t.get_json("/healthz").await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!v.to_string().contains("secret-path"), "{v}");
+    assert!(
+        v["problem"].as_str().unwrap().contains("writes fail"),
+        "{v}"
+    );
+    for e in [
+        crate::sequencer::SubmitError::Storage(secret.into()),
+        crate::sequencer::SubmitError::DiskFull(secret.into()),
+    ] {
+        let answer = ApiError::from(e);
+        assert!(
+            !answer.message.contains("secret-path"),
+            "{}",
+            answer.message
+        );
+    }
+    let answer = ApiError::from(crate::store::StoreError::Backend(secret.into()));
+    assert!(
+        !answer.message.contains("secret-path"),
+        "{}",
+        answer.message
+    );
 }
 
 #[tokio::test]
