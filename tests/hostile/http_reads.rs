@@ -84,7 +84,9 @@ fn events(t: &mut Table) {
     for (name, value) in [("path traversal", "../etc/passwd"), ("encoded traversal", "%2e%2e%2fetc%2fpasswd"),
         ("absolute path", "/etc/passwd"), ("encoded absolute path", "%2Fetc%2Fpasswd"),
         ("scoped traversal", "@acme%2F..%2F..%2Fx"), ("invalid UTF-8", "%ff"), ("NUL byte", "a%00b"),
-        ("capital letters", "Acme")] {
+        // Capital letters are valid (legacy names such as `JSONStream`); a
+        // character `encodeURIComponent` would escape is not.
+        ("not URL-safe", "a%3Ab"), ("a space", "Left%20Pad"), ("encoded dot-dot", "%2E%2E")] {
         t.get(&format!("package: {name}"), &format!("{ev}package={value}"), pkg("invalid npm package name"));
     }
     t.get("package over 214 bytes", &format!("{ev}package={}", "a".repeat(300)), pkg("214"));

@@ -214,7 +214,10 @@ fn events(t: &mut Table) {
         ("reserved package name", dir("node_modules"), "reserved"),
         ("package name over 214 bytes", dir(&"a".repeat(215)), "214"),
         ("NUL in the package name", dir("a\\u0000b"), "invalid npm package name"),
-        ("capital letters in the package name", dir("LeftPad"), "capital"),
+        // Capital letters are valid (legacy names); these are not.
+        ("a space in a capitalised package name", dir("Left Pad"), "whitespace"),
+        ("a colon in the package name", dir("Left:Pad"), "URL-safe"),
+        ("capitalised scoped traversal @Acme/../x", dir("@Acme/../x"), "invalid npm package name"),
         ("path traversal in the version", publish("1.0.0/../../x"), "version"),
         ("version over 256 bytes", publish(&format!("1.0.0-{}", "a".repeat(300))), "version"),
         ("integrity not sha512", valid.replacen("sha512-", "sha1-", 1), "integrity"),

@@ -23,18 +23,104 @@ const MAX_INTEGRITY_LEN: usize = 128;
 /// Longest `time` string accepted before parsing, in bytes.
 const MAX_TIME_LEN: usize = 64;
 
-/// An npm package name, checked against the rules npm applies to new
-/// packages (validate-npm-package-name): at most 214 bytes, lowercase,
-/// optionally `@scope/name`, only `a-z 0-9 - . _` in the scope and name
-/// parts, neither part empty or starting with `.` or `_`, no `..`, no
-/// further `/`, and not `node_modules` or `favicon.ico`. Legacy names with
-/// capitals (e.g. `JSONStream`) are refused.
+/// An npm package name: any name the npm registry can hold, legacy names
+/// included. These are the rules of `validate-npm-package-name` for
+/// `validForOldPackages` (names published before today's rules, such as
+/// `JSONStream`, `Base64`, `events`, or names with `~'!()*`), minus what
+/// is dangerous in a path, a URL or a terminal:
+///
+/// - at most 214 bytes (npm only warns about longer legacy names; the
+///   registry has none that gatelog needs to read, and keys stay bounded);
+/// - optionally `@scope/name`, with no other `/`;
+/// - each part non-empty, not starting with `.` or `_`, without `..`;
+/// - only URL-safe characters: what `encodeURIComponent` leaves alone
+///   (`A-Z a-z 0-9 - . _ ~ ' ! ( ) *`), so no whitespace, control
+///   characters, `%`, `:` or non-ASCII;
+/// - not `node_modules` or `favicon.ico` (in any case).
+///
+/// Names that only legacy packages may have (capital letters, `~'!()*`,
+/// Node.js core module names) pass; [`PackageName::check_new`] tells a
+/// registry whether a name is also allowed for a *new* package. Names are
+/// case-sensitive: `JSONStream` and `jsonstream` are two packages.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, serde::Serialize)]
 #[serde(transparent)]
 pub struct PackageName(String);
 
+/// Node.js core module names: legacy packages may have them (`events`,
+/// `buffer`, `util`, `punycode` are real, much-used packages), new ones
+/// may not (validate-npm-package-name's `builtins`).
+const NODE_BUILTINS: &[&str] = &[
+    "_http_agent",
+    "_http_client",
+    "_http_common",
+    "_http_incoming",
+    "_http_outgoing",
+    "_http_server",
+    "_stream_duplex",
+    "_stream_passthrough",
+    "_stream_readable",
+    "_stream_transform",
+    "_stream_wrap",
+    "_stream_writable",
+    "_tls_common",
+    "_tls_wrap",
+    "assert",
+    "async_hooks",
+    "buffer",
+    "child_process",
+    "cluster",
+    "console",
+    "constants",
+    "crypto",
+    "dgram",
+    "diagnostics_channel",
+    "dns",
+    "domain",
+    "events",
+    "fs",
+    "http",
+    "http2",
+    "https",
+    "inspector",
+    "module",
+    "net",
+    "os",
+    "path",
+    "perf_hooks",
+    "process",
+    "punycode",
+    "querystring",
+    "readline",
+    "repl",
+    "stream",
+    "string_decoder",
+    "sys",
+    "timers",
+    "tls",
+    "trace_events",
+    "tty",
+    "url",
+    "util",
+    "v8",
+    "vm",
+    "wasi",
+    "worker_threads",
+    "zlib",
+    "test",
+    "sea",
+    "sqlite",
+    "test/reporters",
+    "assert/strict",
+    "dns/promises",
+    "fs/promises",
+    "path/posix",
+    "path/win32",
+    "stream/promises",
+];
+
 impl PackageName {
-    /// Checks `name`.
+    /// Checks `name` against the rules for names the registry holds
+    /// (legacy names included).
     pub fn parse(name: &str) -> Result<PackageName, EventError> {
         let fail = |reason: &'static str| {
             Err(EventError::InvalidPackageName {
@@ -48,7 +134,8 @@ impl PackageName {
         if name.len() > MAX_PACKAGE_NAME_LEN {
             return fail("longer than 214 bytes");
         }
-        if name == "node_modules" || name == "favicon.ico" {
+        let lower = name.to_ascii_lowercase();
+        if lower == "node_modules" || lower == "favicon.ico" {
             return fail("a reserved name");
         }
         let parts = match name.strip_prefix('@') {
@@ -64,6 +151,25 @@ impl PackageName {
             }
         }
         Ok(PackageName(name.to_owned()))
+    }
+
+    /// Whether a registry may accept this name for a *new* package
+    /// (validate-npm-package-name's `validForNewPackages`): lowercase only,
+    /// none of `~'!()*` in the name part, and not a Node.js core module
+    /// name. The log, monitors and clients never ask this: they read
+    /// whatever the registry holds.
+    pub fn check_new(&self) -> Result<(), &'static str> {
+        if self.0.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err("new package names cannot contain capital letters");
+        }
+        let bare = self.0.rsplit('/').next().unwrap_or(&self.0);
+        if bare.contains(['~', '\'', '!', '(', ')', '*']) {
+            return Err("new package names cannot contain any of ~'!()*");
+        }
+        if NODE_BUILTINS.contains(&self.0.as_str()) {
+            return Err("new package names cannot be a Node.js core module name");
+        }
+        Ok(())
     }
 
     /// The name.
@@ -92,13 +198,16 @@ fn check_name_part(part: &str) -> Result<(), &'static str> {
     }
     for c in part.chars() {
         match c {
-            'a'..='z' | '0'..='9' | '-' | '.' | '_' => {}
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '.' | '_' => {}
+            '~' | '\'' | '!' | '(' | ')' | '*' => {}
             '/' => return Err("contains `/` other than after the scope"),
-            'A'..='Z' => return Err("contains capital letters"),
             c if c.is_whitespace() || c.is_control() => {
                 return Err("contains whitespace or control characters");
             }
-            _ => return Err("contains characters other than a-z 0-9 - . _"),
+            _ => {
+                return Err("contains characters that are not URL-safe \
+                            (only A-Z a-z 0-9 - . _ ~ ' ! ( ) *)");
+            }
         }
     }
     Ok(())
@@ -339,6 +448,57 @@ impl serde::Serialize for Timestamp {
 mod tests {
     use super::*;
 
+    /// Real names the npm registry serves that only the legacy rules
+    /// allow, each with the reason a new package could not take it.
+    const REAL_LEGACY_NAMES: [(&str, &str); 13] = [
+        ("JSONStream", "capital"),
+        ("Base64", "capital"),
+        ("LiveScript", "capital"),
+        ("Faker", "capital"),
+        ("jQuery", "capital"),
+        ("events", "core module"),
+        ("buffer", "core module"),
+        ("util", "core module"),
+        ("punycode", "core module"),
+        ("process", "core module"),
+        ("string_decoder", "core module"),
+        ("querystring", "core module"),
+        ("assert", "core module"),
+    ];
+
+    #[test]
+    fn legacy_names_are_read() {
+        for (name, why_not_new) in REAL_LEGACY_NAMES {
+            let parsed = PackageName::parse(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(parsed.as_str(), name);
+            let refused = parsed.check_new().expect_err(name);
+            assert!(refused.contains(why_not_new), "{name}: {refused}");
+        }
+        // Legacy special characters: valid for old packages only.
+        for name in ["a~b", "it's", "wow!", "x(y)", "star*", "@scope/a~b"] {
+            let parsed = PackageName::parse(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(parsed.check_new().unwrap_err().contains("~'!()*"), "{name}");
+        }
+        // A scope's special characters are allowed for new packages too.
+        assert_eq!(PackageName::parse("@a~b/c").unwrap().check_new(), Ok(()));
+        assert_eq!(
+            PackageName::parse("@Acme/Widget").unwrap().scope(),
+            Some("Acme")
+        );
+        for new in ["left-pad", "@acme/widget", "x.js", "events-polyfill"] {
+            assert_eq!(
+                PackageName::parse(new).unwrap().check_new(),
+                Ok(()),
+                "{new}"
+            );
+        }
+        // Case matters: two names.
+        assert_ne!(
+            PackageName::parse("JSONStream").unwrap(),
+            PackageName::parse("jsonstream").unwrap()
+        );
+    }
+
     #[test]
     fn package_names() {
         for good in [
@@ -349,6 +509,8 @@ mod tests {
             "x.js",
             "0",
             "a_b",
+            "Foo",
+            "@Scope/Pkg",
         ] {
             assert_eq!(
                 PackageName::parse(good).map(|n| n.to_string()),
@@ -357,24 +519,39 @@ mod tests {
         }
         let cases = [
             ("", "empty"),
-            ("Foo", "capital"),
             (".x", "starts with"),
             ("_x", "starts with"),
             ("@a/.x", "starts with"),
             ("@_a/x", "starts with"),
+            ("..", "starts with"),
             ("a..b", "`..`"),
+            ("@a/..", "starts with"),
             ("@a/b/c", "`/`"),
             ("a/b", "`/`"),
+            ("../x", "starts with"),
+            ("@a/../x", "starts with"),
             ("a b", "whitespace"),
+            (" a", "whitespace"),
             ("a\tb", "whitespace"),
             ("a\u{7f}", "control"),
+            ("a\u{0}b", "control"),
+            ("a\u{1b}[31m", "control"),
             ("@a", "@scope/name"),
             ("@/x", "empty"),
             ("@a/", "empty"),
-            ("é", "a-z"),
-            ("a~b", "a-z"),
-            ("a%20b", "a-z"),
+            ("é", "URL-safe"),
+            ("a%20b", "URL-safe"),
+            ("%2e%2e", "URL-safe"),
+            ("a:b", "URL-safe"),
+            ("a\\b", "URL-safe"),
+            ("a?b", "URL-safe"),
+            ("a#b", "URL-safe"),
+            ("a\"b", "URL-safe"),
+            ("<script>", "URL-safe"),
+            ("a\u{202e}b", "URL-safe"),
             ("node_modules", "reserved"),
+            ("Node_Modules", "reserved"),
+            ("FAVICON.ICO", "reserved"),
         ];
         for (bad, why) in cases {
             match PackageName::parse(bad) {
@@ -387,7 +564,9 @@ mod tests {
             }
         }
         assert!(PackageName::parse(&"a".repeat(214)).is_ok());
+        assert!(PackageName::parse(&"A".repeat(214)).is_ok());
         assert!(PackageName::parse(&"a".repeat(215)).is_err());
+        assert!(PackageName::parse(&format!("@s/{}", "a".repeat(212))).is_err());
         assert_eq!(PackageName::parse("@s/p").unwrap().scope(), Some("s"));
         assert_eq!(PackageName::parse("p").unwrap().scope(), None);
     }

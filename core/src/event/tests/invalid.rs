@@ -48,7 +48,8 @@ fn edited_examples_are_refused() {
     #[rustfmt::skip]
     let cases: &[(EventType, &str, &str, &str, &str)] = &[
         // Package names.
-        (Stage, "@acme/widget", "Foo", "`package`", "InvalidPackageName"),
+        (Stage, "@acme/widget", "../x", "`package`", "InvalidPackageName"),
+        (Stage, "@acme/widget", "a%2e", "`package`", "InvalidPackageName"),
         (Stage, "@acme/widget", ".x", "`package`", "InvalidPackageName"),
         (Stage, "@acme/widget", "@a/b/c", "`package`", "InvalidPackageName"),
         (Stage, "@acme/widget", "a b", "`package`", "InvalidPackageName"),
