@@ -1,0 +1,201 @@
+//! `gatelog-registry admin`: users, tokens and TOTP enrolment, written to
+//! the store directly (with the registry stopped). Nothing here is logged
+//! yet: a TOTP device's `device-register` and a maintainer's
+//! `maintainer-add` are logged for a package before their first use there.
+
+use std::path::Path;
+
+use clap::Subcommand;
+
+use crate::auth;
+use crate::log::now_rfc3339;
+use crate::store::{Store, TokenKind, TokenRecord, User};
+
+/// Admin commands.
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Create a user.
+    UserAdd {
+        /// npm user name (lowercase letters, digits, `-`, `.`, `_`).
+        name: String,
+    },
+    /// Create a token for a user; it is printed once and stored hashed.
+    TokenCreate {
+        /// The user.
+        user: String,
+        /// `publish` (stage, approve, reject, publish where allowed),
+        /// `stage-only` (CI: stage only) or `read`.
+        #[arg(long, value_parser = parse_kind)]
+        kind: TokenKind,
+    },
+    /// Enrol a TOTP authenticator for a user (replacing any earlier one);
+    /// prints the otpauth:// URI and the secret.
+    TotpEnrol {
+        /// The user.
+        user: String,
+    },
+}
+
+fn parse_kind(s: &str) -> Result<TokenKind, String> {
+    match s {
+        "publish" => Ok(TokenKind::Publish),
+        "stage-only" => Ok(TokenKind::StageOnly),
+        "read" => Ok(TokenKind::Read),
+        _ => Err(format!("{s:?}: expected publish, stage-only or read")),
+    }
+}
+
+/// Whether `name` is a user name npm and the event schema accept.
+pub fn valid_user_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= gatelog_core::event::MAX_USER_NAME_LEN
+        && !name.starts_with(['.', '_', '-'])
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
+}
+
+fn open(data: &Path) -> Result<Store, String> {
+    Store::open(data).map_err(|e| {
+        format!(
+            "opening {}: {e} (is the registry running? stop it for admin commands)",
+            data.display()
+        )
+    })
+}
+
+fn user(store: &Store, name: &str) -> Result<User, String> {
+    store
+        .get::<User>(&format!("user/{name}"))
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user {name}; create it with `admin user-add {name}`"))
+}
+
+/// Runs an admin command on the store in `data`.
+pub fn run(data: &Path, command: AdminCommand) -> Result<(), String> {
+    let store = open(data)?;
+    match command {
+        AdminCommand::UserAdd { name } => {
+            if !valid_user_name(&name) {
+                return Err(format!(
+                    "{name:?} is not a valid user name (lowercase letters, digits, - . _)"
+                ));
+            }
+            let key = format!("user/{name}");
+            if store
+                .get::<User>(&key)
+                .map_err(|e| e.to_string())?
+                .is_some()
+            {
+                return Err(format!("user {name} exists"));
+            }
+            let record = User {
+                name: name.clone(),
+                ..User::default()
+            };
+            store.put(&key, &record).map_err(|e| e.to_string())?;
+            println!("created user {name}");
+        }
+        AdminCommand::TokenCreate { user: name, kind } => {
+            user(&store, &name)?;
+            let token = auth::new_token();
+            let hash = auth::token_hash(&token);
+            let record = TokenRecord {
+                user: name.clone(),
+                kind,
+                id: hash[..12].to_owned(),
+                created: now_rfc3339(),
+            };
+            store
+                .put(&format!("token/{hash}"), &record)
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "created a {} token {} for {name}; it is shown once:",
+                kind.as_str(),
+                record.id
+            );
+            println!("{token}");
+        }
+        AdminCommand::TotpEnrol { user: name } => {
+            let mut record = user(&store, &name)?;
+            let secret = auth::new_totp_secret();
+            let uri = auth::otpauth_uri(&secret, &name)?;
+            record.totp_secret = Some(secret.clone());
+            record.last_otp_step = 0;
+            record.otp_failures.clear();
+            store
+                .put(&format!("user/{name}"), &record)
+                .map_err(|e| e.to_string())?;
+            println!("otpauth uri: {uri}");
+            println!("secret: {secret}");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_names() {
+        assert!(valid_user_name("alice"));
+        assert!(valid_user_name("ci-bot.2"));
+        assert!(!valid_user_name("Alice"));
+        assert!(!valid_user_name(""));
+        assert!(!valid_user_name("-x"));
+        assert!(!valid_user_name("a b"));
+    }
+
+    #[test]
+    fn admin_creates_users_tokens_and_totp() {
+        let dir = tempfile::tempdir().unwrap();
+        run(
+            dir.path(),
+            AdminCommand::UserAdd {
+                name: "alice".into(),
+            },
+        )
+        .unwrap();
+        assert!(
+            run(
+                dir.path(),
+                AdminCommand::UserAdd {
+                    name: "alice".into()
+                }
+            )
+            .is_err()
+        );
+        run(
+            dir.path(),
+            AdminCommand::TokenCreate {
+                user: "alice".into(),
+                kind: TokenKind::StageOnly,
+            },
+        )
+        .unwrap();
+        assert!(
+            run(
+                dir.path(),
+                AdminCommand::TokenCreate {
+                    user: "bob".into(),
+                    kind: TokenKind::Read,
+                },
+            )
+            .is_err()
+        );
+        run(
+            dir.path(),
+            AdminCommand::TotpEnrol {
+                user: "alice".into(),
+            },
+        )
+        .unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let alice: User = store.get("user/alice").unwrap().unwrap();
+        assert!(alice.totp_secret.is_some());
+        let tokens: Vec<TokenRecord> = store.scan("token/").unwrap();
+        assert_eq!(tokens.len(), 1);
+        assert_eq!(tokens[0].kind, TokenKind::StageOnly);
+    }
+}
