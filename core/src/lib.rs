@@ -49,6 +49,7 @@ pub mod tile;
 pub mod tlog_proof;
 pub mod tree;
 pub mod wire;
+pub mod witness;
 
 #[cfg(test)]
 mod testutil;

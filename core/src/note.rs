@@ -77,6 +77,11 @@ pub struct NoteSignature {
 }
 
 impl NoteSignature {
+    /// Parses one signature line (`— <name> <base64>`, without its newline).
+    pub fn from_line(line: &str) -> Option<NoteSignature> {
+        parse_signature_line(1, line).ok()
+    }
+
     /// The signature line, with its trailing newline.
     pub fn to_line(&self) -> String {
         let mut raw = self.key_id.to_be_bytes().to_vec();
