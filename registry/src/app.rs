@@ -319,7 +319,7 @@ impl App {
             "outbox/stage/{name}@{version}/{integrity}/{}/{}",
             doc.tag, caller.token_id
         );
-        let subject = format!("{} (token {})", caller.user, caller.token_id);
+        let subject = format!("{}/token:{}", caller.user, caller.token_id);
         let stage = self
             .log_step(&key, name, || {
                 json!({"type": "stage", "version": version, "integrity": integrity,

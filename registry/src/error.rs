@@ -93,6 +93,14 @@ impl From<StoreError> for ApiError {
 
 impl From<LogError> for ApiError {
     fn from(e: LogError) -> ApiError {
+        if let LogError::Invalid(reason) = &e {
+            tracing::error!(%reason, "built an event the schema refuses");
+            return ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("the registry built an invalid event ({reason}); nothing was changed"),
+            );
+        }
         tracing::warn!(error = %e, "the log did not acknowledge an event");
         ApiError {
             retry_after: Some(5),

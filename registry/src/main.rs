@@ -127,6 +127,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let registry = args.common.registry()?;
     let (key, created) = log::load_or_create_key(&args.common.data, &registry)?;
