@@ -228,7 +228,7 @@ mod lockfile_fixtures {
                 (f.name.as_str(), f.version.as_deref()),
                 (name, Some(version))
             );
-            assert_eq!(f.source, Source::File(folder.into()));
+            assert_eq!(f.source, Source::Directory(folder.into()));
         }
         let registry: BTreeSet<(&str, &str)> = lock
             .registry_packages()
@@ -264,7 +264,7 @@ mod lockfile_fixtures {
             (folder.name.as_str(), folder.version.as_deref()),
             ("local-lib", Some("0.0.1"))
         );
-        assert_eq!(folder.source, Source::File("local-lib".into()));
+        assert_eq!(folder.source, Source::Directory("local-lib".into()));
         let names: BTreeSet<&str> = lock.registry_packages().map(|p| p.name.as_str()).collect();
         assert_eq!(names, BTreeSet::from(["is-number", "left-pad"]));
     }
@@ -284,7 +284,7 @@ mod lockfile_fixtures {
         );
         assert_eq!(
             at(&lock, "local-lib").source,
-            Source::File("file:local-lib".into())
+            Source::Directory("file:local-lib".into())
         );
     }
 }

@@ -1,5 +1,12 @@
-//! npm lockfiles (`package-lock.json`, `npm-shrinkwrap.json`): the list of
-//! every package they pin, for `gatelog verify`.
+//! Lockfiles: the list of every package they pin, for `gatelog verify`.
+//!
+//! Each package manager's lockfile maps to the same [`LockedPackage`]s
+//! (name, version, integrity, source):
+//! - npm (`npm-shrinkwrap.json`, `package-lock.json`), below;
+//! - pnpm (`pnpm-lock.yaml` 5.x, 6.x and 9.x): [`pnpm`];
+//! - Yarn (`yarn.lock`, classic v1 and Berry v2+): [`yarn`];
+//! - Bun (`bun.lock`, text; the binary `bun.lockb` is refused with the
+//!   command that writes the text one): [`bun`].
 //!
 //! All three formats npm has written are read:
 //! - `lockfileVersion` 1 (npm 5 and 6): a tree of nested `dependencies`
@@ -25,9 +32,13 @@ use std::path::{Path, PathBuf};
 use gatelog_core::event::Integrity;
 use serde_json::{Map, Value};
 
+pub mod bun;
 mod packages;
+pub mod pnpm;
 mod source;
 mod v1;
+pub mod yarn;
+mod yarn_v1;
 
 #[cfg(test)]
 mod tests;
@@ -36,15 +47,51 @@ mod tests;
 /// lockfiles are a few tens of MiB.
 pub const MAX_LOCKFILE_BYTES: u64 = 256 << 20;
 
-/// File names npm reads, in order of precedence.
-const LOCKFILE_NAMES: [&str; 2] = ["npm-shrinkwrap.json", "package-lock.json"];
+/// The lockfile names of every package manager, with their format.
+const ALL_LOCKFILE_NAMES: [(&str, Format); 6] = [
+    ("npm-shrinkwrap.json", Format::Npm),
+    ("package-lock.json", Format::Npm),
+    ("pnpm-lock.yaml", Format::Pnpm),
+    ("yarn.lock", Format::Yarn),
+    ("bun.lock", Format::Bun),
+    ("bun.lockb", Format::Bun),
+];
+
+/// The package manager a lockfile is written by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// npm's `package-lock.json` / `npm-shrinkwrap.json`.
+    Npm,
+    /// pnpm's `pnpm-lock.yaml`.
+    Pnpm,
+    /// Yarn's `yarn.lock` (classic or Berry; see [`Lockfile::lockfile_version`]).
+    Yarn,
+    /// Bun's `bun.lock`.
+    Bun,
+}
+
+impl Format {
+    /// The package manager's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Npm => "npm",
+            Format::Pnpm => "pnpm",
+            Format::Yarn => "yarn",
+            Format::Bun => "bun",
+        }
+    }
+}
 
 /// A parsed lockfile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lockfile {
     /// Where it was read from (as given to [`load`] or [`parse`]).
     pub path: PathBuf,
-    /// Its `lockfileVersion`: 1, 2 or 3.
+    /// Which package manager wrote it.
+    pub format: Format,
+    /// Its format version's major number: npm's `lockfileVersion` (1, 2,
+    /// 3), pnpm's `lockfileVersion` (5, 6, 9), Yarn's 1 for classic or the
+    /// `__metadata.version` of Berry (4 and up), Bun's `lockfileVersion`.
     pub lockfile_version: u32,
     /// Every package it pins, without the root project: for versions 2 and
     /// 3 in the order of the `packages` map, for version 1 depth first.
@@ -94,6 +141,15 @@ pub struct LockedPackage {
     pub dev_optional: bool,
     /// Only needed as a peer dependency (`peer: true`, versions 2 and 3).
     pub peer: bool,
+    /// Declared in the root project's or a workspace's `package.json`, as
+    /// far as the lockfile tells (npm 2/3, pnpm, Yarn Berry, Bun); always
+    /// false for npm 1 and Yarn classic, which do not record it. npm's
+    /// `--allow-* root` settings allow such dependencies only.
+    pub direct: bool,
+    /// Yarn Berry's `checksum` (`10c0/<hex>`): a hash of the zip archive
+    /// Yarn makes from the tarball, not the tarball's sha512, so it cannot
+    /// be compared with the log's integrity.
+    pub yarn_checksum: Option<String>,
 }
 
 /// Where a locked package comes from.
@@ -116,10 +172,12 @@ pub enum Source {
     /// A git repository: the `resolved` URL, or the version spec in
     /// version 1 (`github:user/repo#sha`, `git+https://…`).
     Git(String),
-    /// The local disk: a `file:` tarball or folder (the `resolved` or
-    /// version spec as written), or a folder outside `node_modules` such as
-    /// a workspace or another link target (its location).
+    /// A tarball on the local disk (`file:….tgz`), as written.
     File(String),
+    /// A folder on the local disk: a `file:` folder spec, or a folder
+    /// outside `node_modules` such as a workspace or another link target
+    /// (its location).
+    Directory(String),
     /// A tarball at a URL that is not the registry tarball of this name and
     /// version (or any other URL that is neither git nor `file:`).
     RemoteTarball(String),
@@ -143,14 +201,68 @@ pub enum LockfileError {
         #[source]
         source: io::Error,
     },
-    /// A folder has neither `npm-shrinkwrap.json` nor `package-lock.json`.
+    /// A folder has no lockfile of any package manager.
     #[error(
-        "no npm-shrinkwrap.json or package-lock.json in {}",
+        "no lockfile in {} (looked for npm-shrinkwrap.json, package-lock.json, pnpm-lock.yaml, \
+         yarn.lock, bun.lock)",
         dir.display()
     )]
     NoLockfile {
         /// The folder searched.
         dir: PathBuf,
+    },
+    /// A folder has the lockfiles of two package managers.
+    #[error(
+        "{} has lockfiles of more than one package manager ({}); name the one your CI installs \
+         from with --lockfile FILE",
+        dir.display(),
+        found.join(", ")
+    )]
+    Ambiguous {
+        /// The folder searched.
+        dir: PathBuf,
+        /// The lockfiles found.
+        found: Vec<String>,
+    },
+    /// Bun's binary lockfile, which gatelog does not read.
+    #[error(
+        "{} is Bun's binary lockfile, which gatelog cannot read: write the text lockfile \
+         bun.lock with `bun install --save-text-lockfile` (the default since bun 1.2), \
+         commit it, and delete bun.lockb",
+        path.display()
+    )]
+    BinaryBun {
+        /// The lockfile.
+        path: PathBuf,
+    },
+    /// A YAML, JSONC or yarn.lock syntax error.
+    #[error(
+        "{} is not a valid {format} lockfile: {message} at line {line}, column {column}",
+        path.display()
+    )]
+    Syntax {
+        /// The lockfile.
+        path: PathBuf,
+        /// Its format (`pnpm-lock.yaml`, `yarn.lock`, `bun.lock`).
+        format: &'static str,
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// What is wrong there.
+        message: String,
+    },
+    /// A lockfile format version gatelog does not read.
+    #[error("{}: {format} lockfileVersion {found} is not supported ({supported})", path.display())]
+    UnsupportedFormat {
+        /// The lockfile.
+        path: PathBuf,
+        /// The format.
+        format: &'static str,
+        /// The version found.
+        found: String,
+        /// The versions read.
+        supported: &'static str,
     },
     /// The lockfile is larger than [`MAX_LOCKFILE_BYTES`].
     #[error(
@@ -213,21 +325,74 @@ pub enum LockfileError {
     },
 }
 
-/// The lockfile npm would use in `dir`: `npm-shrinkwrap.json` wins over
-/// `package-lock.json` when both exist.
+/// The lockfile in `dir`: npm's (`npm-shrinkwrap.json` wins over
+/// `package-lock.json`, as for npm), `pnpm-lock.yaml`, `yarn.lock`,
+/// `bun.lock` or `bun.lockb` (`bun.lock` wins, as for bun). Lockfiles of two
+/// package managers in one folder are refused: which one CI installs from
+/// cannot be guessed.
 pub fn find(dir: &Path) -> Result<PathBuf, LockfileError> {
-    for name in LOCKFILE_NAMES {
+    let mut found: Vec<(PathBuf, Format)> = Vec::new();
+    for (name, format) in ALL_LOCKFILE_NAMES {
         let path = dir.join(name);
         match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => return Ok(path),
+            Ok(meta) if meta.is_file() => {
+                if !found.iter().any(|(_, f)| *f == format) {
+                    found.push((path, format));
+                }
+            }
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(source) => return Err(LockfileError::Unreadable { path, source }),
         }
     }
-    Err(LockfileError::NoLockfile {
-        dir: dir.to_path_buf(),
-    })
+    match found.len() {
+        0 => Err(LockfileError::NoLockfile {
+            dir: dir.to_path_buf(),
+        }),
+        1 => Ok(found.remove(0).0),
+        _ => Err(LockfileError::Ambiguous {
+            dir: dir.to_path_buf(),
+            found: found
+                .iter()
+                .filter_map(|(p, _)| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect(),
+        }),
+    }
+}
+
+/// The format of the lockfile `path` holding `bytes`: by its file name, else
+/// by its first bytes (npm's JSON when nothing else matches).
+pub fn detect(path: &Path, bytes: &[u8]) -> Format {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if let Some((_, format)) = ALL_LOCKFILE_NAMES.iter().find(|(n, _)| *n == name) {
+        return *format;
+    }
+    if name.ends_with(".json") {
+        return Format::Npm;
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+    let first = head
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'));
+    if bytes.starts_with(bun::BINARY_MAGIC) || head.contains("# yarn lockfile v1") {
+        return if bytes.starts_with(bun::BINARY_MAGIC) {
+            Format::Bun
+        } else {
+            Format::Yarn
+        };
+    }
+    match first {
+        Some(l) if l.starts_with("lockfileVersion:") => Format::Pnpm,
+        Some(l) if l.starts_with("__metadata:") => Format::Yarn,
+        Some(l) if !l.starts_with('{') => Format::Yarn,
+        _ if head.contains("\"workspaces\"") && head.contains("\"configVersion\"") => Format::Bun,
+        _ => Format::Npm,
+    }
 }
 
 /// Reads and parses the lockfile at `path`.
@@ -260,8 +425,14 @@ pub fn load(path: &Path) -> Result<Lockfile, LockfileError> {
     parse(path, &bytes)
 }
 
-/// Parses lockfile text; `path` is only used in the result and in errors.
+/// Parses lockfile text of the format [`detect`] finds; `path` is only
+/// used for that, in the result and in errors.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Lockfile, LockfileError> {
+    parse_as(detect(path, bytes), path, bytes)
+}
+
+/// Parses lockfile text of a known format.
+pub fn parse_as(format: Format, path: &Path, bytes: &[u8]) -> Result<Lockfile, LockfileError> {
     let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
     if size > MAX_LOCKFILE_BYTES {
         return Err(LockfileError::TooLarge {
@@ -270,6 +441,16 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Lockfile, LockfileError> {
             limit: MAX_LOCKFILE_BYTES,
         });
     }
+    match format {
+        Format::Npm => parse_npm(path, bytes),
+        Format::Pnpm => pnpm::parse(path, bytes),
+        Format::Yarn => yarn::parse(path, bytes),
+        Format::Bun => bun::parse(path, bytes),
+    }
+}
+
+/// npm's `package-lock.json` / `npm-shrinkwrap.json`.
+fn parse_npm(path: &Path, bytes: &[u8]) -> Result<Lockfile, LockfileError> {
     // npm (through `json-parse-even-better-errors`) accepts a byte order mark.
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let doc: Value = serde_json::from_slice(text).map_err(|e| json_error(path, &e))?;
@@ -281,15 +462,19 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Lockfile, LockfileError> {
         ));
     };
     let lockfile_version = lockfile_version(&ctx, top)?;
-    let packages = match (lockfile_version, top.get("packages")) {
+    let mut packages = match (lockfile_version, top.get("packages")) {
         (1, _) => v1::parse(&ctx, top.get("dependencies"))?,
         (_, Some(packages)) => packages::parse(&ctx, packages)?,
         // A version 2 file without `packages` still has the v1 tree.
         (2, None) if top.contains_key("dependencies") => v1::parse(&ctx, top.get("dependencies"))?,
         (_, None) => return Err(ctx.shape("packages", "missing")),
     };
+    if let Some(Value::Object(all)) = top.get("packages") {
+        packages::mark_direct(all, &mut packages);
+    }
     Ok(Lockfile {
         path: path.to_path_buf(),
+        format: Format::Npm,
         lockfile_version,
         packages,
     })
@@ -331,6 +516,26 @@ fn json_error(path: &Path, e: &serde_json::Error) -> LockfileError {
         line,
         column,
         message,
+    }
+}
+
+/// A syntax error at a byte offset of `text` as [`LockfileError::Syntax`].
+pub(crate) fn syntax_at(
+    path: &Path,
+    format: &'static str,
+    text: &str,
+    offset: usize,
+    message: impl Into<String>,
+) -> LockfileError {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    LockfileError::Syntax {
+        path: path.to_path_buf(),
+        format,
+        line,
+        column,
+        message: message.into(),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Versions 2 and 3: the `packages` map, keyed by install location.
 
-use serde_json::Value;
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
 
 use super::source::{self, Place};
 use super::{Ctx, LockedPackage, LockfileError, Obj, Source, kind, quote};
@@ -41,7 +43,7 @@ fn package(ctx: &Ctx, location: &str, entry: &Value) -> Result<LockedPackage, Lo
         Source::Bundled
     } else if let Place::Folder(_) = place {
         // A workspace or another link target: the files are local.
-        Source::File(location.to_owned())
+        Source::Directory(location.to_owned())
     } else {
         source::classify(name, version, resolved).map_err(|m| ctx.shape(obj.at.clone(), m))?
     };
@@ -56,5 +58,45 @@ fn package(ctx: &Ctx, location: &str, entry: &Value) -> Result<LockedPackage, Lo
         optional: obj.flag("optional")?,
         dev_optional: obj.flag("devOptional")?,
         peer: obj.flag("peer")?,
+        direct: false,
+        yarn_checksum: None,
     })
+}
+
+/// The dependency maps of a `package.json` (or of its copy in a lockfile).
+const DEPENDENCY_MAPS: [&str; 4] = [
+    "dependencies",
+    "devDependencies",
+    "optionalDependencies",
+    "peerDependencies",
+];
+
+/// Marks the entries the root project or a workspace declares: the root's
+/// (`""`) and every folder entry's dependency names, found at the top of
+/// `node_modules` or under the workspace's own `node_modules`, and the
+/// folder entries themselves (workspaces and `file:` folders).
+pub(super) fn mark_direct(all: &Map<String, Value>, packages: &mut [LockedPackage]) {
+    let mut direct: BTreeSet<String> = BTreeSet::new();
+    for (location, entry) in all {
+        if location.contains("node_modules") {
+            continue;
+        }
+        for map in DEPENDENCY_MAPS {
+            if let Some(Value::Object(deps)) = entry.get(map) {
+                for name in deps.keys() {
+                    direct.insert(format!("node_modules/{name}"));
+                    if !location.is_empty() {
+                        direct.insert(format!("{location}/node_modules/{name}"));
+                    }
+                }
+            }
+        }
+    }
+    for p in packages {
+        // Folder entries and links (workspaces, `file:` folders) are there
+        // because a package.json of the project names them.
+        p.direct = direct.contains(&p.location)
+            || !p.location.contains("node_modules")
+            || p.source == Source::Link;
+    }
 }

@@ -43,7 +43,7 @@ fn from_url(name: &str, version: Option<&str>, url: &str) -> Source {
     if is_git(url) {
         Source::Git(url.to_owned())
     } else if url.starts_with("file:") {
-        Source::File(url.to_owned())
+        local(url)
     } else if is_http(url) {
         match version {
             Some(v) if is_semver(v) && is_registry_tarball(url, name, v) => Source::Registry {
@@ -55,8 +55,52 @@ fn from_url(name: &str, version: Option<&str>, url: &str) -> Source {
         Source::RemoteTarball(url.to_owned())
     } else {
         // A bare path: npm writes those for folders.
-        Source::File(url.to_owned())
+        local(url)
     }
+}
+
+/// A local path or `file:` spec: a tarball when it ends as one (npm's
+/// npm-package-arg rule: `.tgz`, `.tar.gz`, `.tar`), else a folder.
+pub(super) fn local(spec: &str) -> Source {
+    let path = spec.split(['#', '?']).next().unwrap_or(spec);
+    let lower = path.to_ascii_lowercase();
+    if [".tgz", ".tar.gz", ".tar"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+    {
+        Source::File(spec.to_owned())
+    } else {
+        Source::Directory(spec.to_owned())
+    }
+}
+
+/// Tarball URLs of git hosts' archives (what pnpm and Yarn classic write
+/// for `github:` and other hosted-git dependencies).
+pub(super) fn is_hosted_git_archive(url: &str) -> bool {
+    url.starts_with("https://codeload.github.com/")
+        || (url.starts_with("https://gitlab.com/") && url.contains("/-/archive/"))
+        || (url.starts_with("https://bitbucket.org/") && url.contains("/get/"))
+}
+
+/// A package's source from a URL or spec as any lockfile writes it.
+pub(super) fn from_spec(name: &str, version: Option<&str>, url: &str) -> Source {
+    if is_hosted_git_archive(url) {
+        return Source::Git(url.to_owned());
+    }
+    from_url(name, version, url)
+}
+
+/// Splits `name@rest` where the name may be scoped (`@scope/name@rest`).
+pub(super) fn split_name(spec: &str) -> Option<(&str, &str)> {
+    let from = usize::from(spec.starts_with('@'));
+    let at = spec.get(from..)?.find('@')? + from;
+    let (name, rest) = (&spec[..at], &spec[at + 1..]);
+    (!name.is_empty() && name != "@").then_some((name, rest))
+}
+
+/// Whether a spec names a git repository.
+pub(super) fn is_git_spec(spec: &str) -> bool {
+    is_git(spec)
 }
 
 /// Strict semver (`1.2.3`, `1.0.0-rc.1`), not a range or a tag.

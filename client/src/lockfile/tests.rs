@@ -125,7 +125,7 @@ fn git_file_and_remote_tarball_sources() {
         "node_modules/x",
         r#"{"version": "1.0.0", "resolved": "C:/vendor/x"}"#,
     );
-    assert_eq!(p.source, Source::File("C:/vendor/x".into()));
+    assert_eq!(p.source, Source::Directory("C:/vendor/x".into()));
 }
 
 #[test]
@@ -150,12 +150,12 @@ fn links_bundles_and_folders() {
         r#"{"name": "@fixture/foo", "version": "0.1.0"}"#,
     );
     assert_eq!(p.name, "@fixture/foo");
-    assert_eq!(p.source, Source::File("packages/foo".into()));
+    assert_eq!(p.source, Source::Directory("packages/foo".into()));
 
     // Without `name`, a folder is named after its last segment.
     let p = v3_one("../shared/lib-a", r#"{"version": "0.0.1"}"#);
     assert_eq!(p.name, "lib-a");
-    assert_eq!(p.source, Source::File("../shared/lib-a".into()));
+    assert_eq!(p.source, Source::Directory("../shared/lib-a".into()));
 
     // Dependencies of a workspace are ordinary packages.
     let p = v3_one("packages/foo/node_modules/ms", r#"{"version": "2.1.3"}"#);
@@ -410,7 +410,10 @@ fn v1_tree_locations_aliases_and_specs() {
     assert!(matches!(sa.source, Source::Registry { resolved: Some(_) }));
     assert!(matches!(&by_location("g").source, Source::Git(s) if s.starts_with("github:")));
     assert!(matches!(&by_location("h").source, Source::Git(s) if s.starts_with("git+https:")));
-    assert_eq!(by_location("f").source, Source::File("file:../f".into()));
+    assert_eq!(
+        by_location("f").source,
+        Source::Directory("file:../f".into())
+    );
     let t = by_location("t");
     assert_eq!(
         t.source,

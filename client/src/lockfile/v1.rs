@@ -70,6 +70,8 @@ fn walk(
             optional: obj.flag("optional")?,
             dev_optional: false,
             peer: false,
+            direct: false,
+            yarn_checksum: None,
         });
         if let Some(children) = obj.map.get("dependencies") {
             walk(ctx, children, &obj.field("dependencies"), &location, out)?;
