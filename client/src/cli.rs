@@ -23,6 +23,7 @@ use crate::keygen::{self, KeyRole};
 use crate::logclient::{ClientError, LogClient, ReleaseRef};
 use crate::policy_file::PolicyFile;
 use crate::state::{self, StateDir};
+use crate::verify::sources::{Allow, InstallSources};
 use crate::verify::{self, Evidence, VerifyError, VerifyOptions};
 
 /// Usage or configuration error.
@@ -128,6 +129,8 @@ enum Command {
         /// Opt a package pattern out of verification (repeatable), e.g. '@internal/*'.
         #[arg(long = "allow", value_name = "PATTERN")]
         allow: Vec<String>,
+        #[command(flatten)]
+        install: InstallArgs,
     },
     /// Write an offline proof bundle for a lockfile.
     Bundle {
@@ -396,6 +399,34 @@ fn statement(a: &StatementArgs) -> Result<String, Failure> {
     Ok(approval_statement(&package, &version, &integrity, &stage))
 }
 
+/// npm's install-source controls; each overrides the policy file's.
+#[derive(clap::Args, Debug)]
+struct InstallArgs {
+    /// Git dependencies: all, none (npm 12's default) or root (declared by the project).
+    #[arg(long, value_enum, value_name = "MODE")]
+    allow_git: Option<Allow>,
+    /// Remote tarball dependencies: all, none (npm 12's default) or root.
+    #[arg(long, value_enum, value_name = "MODE")]
+    allow_remote: Option<Allow>,
+    /// Local tarball dependencies: all (default), none or root.
+    #[arg(long, value_enum, value_name = "MODE")]
+    allow_file: Option<Allow>,
+    /// Local folder dependencies and links: all (default), none or root.
+    #[arg(long, value_enum, value_name = "MODE")]
+    allow_directory: Option<Allow>,
+}
+
+impl InstallArgs {
+    fn over(&self, file: InstallSources) -> InstallSources {
+        InstallSources {
+            git: self.allow_git.unwrap_or(file.git),
+            remote: self.allow_remote.unwrap_or(file.remote),
+            file: self.allow_file.unwrap_or(file.file),
+            directory: self.allow_directory.unwrap_or(file.directory),
+        }
+    }
+}
+
 fn run(command: Command) -> Result<u8, Failure> {
     match command {
         Command::Verify {
@@ -409,11 +440,13 @@ fn run(command: Command) -> Result<u8, Failure> {
             format,
             offline,
             allow,
+            install,
         } => {
             let loaded = match &policy {
                 Some(p) => PolicyFile::load(p).map_err(usage)?,
                 None => Default::default(),
             };
+            let install = install.over(loaded.install);
             let registry = registry.host(loaded.registry)?;
             let (policy, mut keys) = (loaded.policy, loaded.keys);
             for k in &registry_keys {
@@ -448,6 +481,7 @@ fn run(command: Command) -> Result<u8, Failure> {
                 registry,
                 policy,
                 allow,
+                install,
                 state,
                 evidence,
             };

@@ -7,6 +7,11 @@
 //! # The registry of lockfile entries without a `resolved` URL (default
 //! # https://registry.npmjs.org; `--registry` overrides it).
 //! registry = "https://registry.npmjs.org"
+//! # npm's install-source controls (all, none or root); npm 12's defaults.
+//! allow_git = "none"
+//! allow_remote = "none"
+//! allow_file = "all"
+//! allow_directory = "all"
 //!
 //! [policy]                      # gatelog_core::policy::Policy; all optional
 //! require_signing_device = true
@@ -26,6 +31,8 @@ use gatelog_core::VerifierKey;
 use gatelog_core::policy::Policy;
 use serde::Deserialize;
 
+use crate::verify::sources::{Allow, InstallSources};
+
 /// The parsed file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,6 +46,18 @@ pub struct PolicyFile {
     /// The release policy.
     #[serde(default)]
     pub policy: Policy,
+    /// `--allow-git`.
+    #[serde(default)]
+    pub allow_git: Option<Allow>,
+    /// `--allow-remote`.
+    #[serde(default)]
+    pub allow_remote: Option<Allow>,
+    /// `--allow-file`.
+    #[serde(default)]
+    pub allow_file: Option<Allow>,
+    /// `--allow-directory`.
+    #[serde(default)]
+    pub allow_directory: Option<Allow>,
 }
 
 /// Why the policy file is unusable.
@@ -67,6 +86,8 @@ pub struct Loaded {
     pub keys: Vec<VerifierKey>,
     /// The registry host of entries without a `resolved` URL, if set.
     pub registry: Option<String>,
+    /// The install-source controls, npm 12's defaults where not set.
+    pub install: InstallSources,
 }
 
 impl PolicyFile {
@@ -105,10 +126,18 @@ impl PolicyFile {
             ),
             None => None,
         };
+        let d = InstallSources::default();
+        let install = InstallSources {
+            git: file.allow_git.unwrap_or(d.git),
+            remote: file.allow_remote.unwrap_or(d.remote),
+            file: file.allow_file.unwrap_or(d.file),
+            directory: file.allow_directory.unwrap_or(d.directory),
+        };
         Ok(Loaded {
             policy: file.policy,
             keys,
             registry,
+            install,
         })
     }
 }

@@ -25,6 +25,7 @@ pub(super) fn judge(
     registry: &str,
     release: &FetchedRelease,
     expected: Option<&gatelog_core::Integrity>,
+    yarn_berry: bool,
 ) -> Verdict {
     let mut findings = Vec::new();
     let (Ok(package), Ok(version)) = (
@@ -74,9 +75,20 @@ pub(super) fn judge(
         release.chain,
     );
     findings.extend(walked.findings);
+    let mut warnings = walked.warnings;
     // Without a sha512 digest the tarball npm installs cannot be tied to
-    // the logged one, however well the release checks out.
-    if expected.is_none() {
+    // the logged one, however well the release checks out. Yarn Berry's
+    // lockfile can hold none (its `checksum` hashes Yarn's zip, not the
+    // tarball): the release is checked, the tarball comparison is not.
+    if expected.is_none() && yarn_berry {
+        warnings.push(finding(
+            "yarn-checksum",
+            "Yarn Berry's lockfile pins Yarn's own zip checksum, not the tarball's sha512: the \
+             release was checked, but the tarball Yarn installs was not compared with the logged \
+             digest (see docs/client.md, Yarn Berry)",
+            vec![],
+        ));
+    } else if expected.is_none() {
         findings.push(finding(
             "no-integrity",
             "the lockfile pins no sha512 integrity, so the installed tarball cannot be \
@@ -90,5 +102,5 @@ pub(super) fn judge(
         message: f.message,
         entries: f.evidence.iter().map(|i| i.0).collect(),
     }));
-    (findings, walked.warnings)
+    (findings, warnings)
 }

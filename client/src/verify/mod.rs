@@ -17,6 +17,7 @@
 
 pub mod offline;
 pub mod report;
+pub mod sources;
 
 mod chain;
 mod entries;
@@ -71,6 +72,8 @@ pub struct VerifyOptions {
     pub policy: Policy,
     /// Extra opt-out patterns from the command line.
     pub allow: Vec<String>,
+    /// npm's install-source controls for non-registry packages.
+    pub install: sources::InstallSources,
     /// Where the last verified checkpoint is kept; `None` disables fork
     /// detection across runs.
     pub state: Option<StateDir>,
@@ -192,12 +195,14 @@ fn stale_size(
         .min()
 }
 
-/// A release as judged: registry, name, version, lockfile integrity.
+/// A release as judged: registry, name, version, lockfile integrity, and
+/// whether the lockfile can hold none (Yarn Berry).
 type JudgeKey<'a> = (
     &'a str,
     &'a str,
     &'a str,
     Option<&'a gatelog_core::Integrity>,
+    bool,
 );
 
 fn judge_key<'a>((r, p): (&'a PackageResult, &'a lockfile::LockedPackage)) -> JudgeKey<'a> {
@@ -206,6 +211,7 @@ fn judge_key<'a>((r, p): (&'a PackageResult, &'a lockfile::LockedPackage)) -> Ju
         r.name.as_str(),
         r.version.as_str(),
         p.integrity.as_ref(),
+        p.integrity.is_none() && p.yarn_checksum.is_some(),
     )
 }
 
@@ -240,8 +246,23 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
             Source::Registry { resolved: None } => Some(Ok(opts.registry.clone())),
             _ => None,
         };
+        let install = opts.install.judge(p);
         if skipped(&p.name) {
             result.status = Status::Skipped;
+        } else if let Err(e) = gatelog_core::PackageName::parse(&p.name) {
+            result.status = Status::Failed;
+            result
+                .findings
+                .push(finding("invalid-name", e.to_string(), vec![]));
+        } else if let Some((allowed, f)) = install {
+            // Not from a registry: npm's install-source controls decide.
+            if allowed {
+                result.status = Status::Skipped;
+                result.warnings.push(f);
+            } else {
+                result.status = Status::Failed;
+                result.findings.push(f);
+            }
         } else if let Some(Err(why)) = &registry {
             result.status = Status::Failed;
             result.findings.push(finding(
@@ -355,7 +376,7 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
         .filter(|(r, _)| r.status == Status::Verified)
         .map(judge_key)
         .collect();
-    distinct.sort_by_key(|(r, n, v, i)| (*r, *n, *v, i.map(ToString::to_string)));
+    distinct.sort_by_key(|(r, n, v, i, b)| (*r, *n, *v, i.map(ToString::to_string), *b));
     distinct.dedup();
     // A progress bar on a terminal for long lockfiles (hidden otherwise).
     let bar = if distinct.len() >= PROGRESS_FROM {
@@ -363,23 +384,26 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let verdicts = entries::on_all_cores(&distinct, |&(registry, name, version, integrity)| {
-        bar.inc(1);
-        let release = by_release
-            .get(&(registry, name, version))
-            .or_else(|| unlabelled.get(&(name, version)));
-        match release {
-            Some(release) => judge::judge(&opts.policy, &checked, registry, release, integrity),
-            None => (
-                vec![finding(
-                    "not-logged",
-                    "the log returned no bundle for this release",
-                    vec![],
-                )],
-                Vec::new(),
-            ),
-        }
-    });
+    let verdicts =
+        entries::on_all_cores(&distinct, |&(registry, name, version, integrity, berry)| {
+            bar.inc(1);
+            let release = by_release
+                .get(&(registry, name, version))
+                .or_else(|| unlabelled.get(&(name, version)));
+            match release {
+                Some(release) => {
+                    judge::judge(&opts.policy, &checked, registry, release, integrity, berry)
+                }
+                None => (
+                    vec![finding(
+                        "not-logged",
+                        "the log returned no bundle for this release",
+                        vec![],
+                    )],
+                    Vec::new(),
+                ),
+            }
+        });
     bar.finish_and_clear();
     let judged: HashMap<JudgeKey<'_>, judge::Verdict> =
         distinct.into_iter().zip(verdicts).collect();

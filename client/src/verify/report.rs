@@ -156,10 +156,8 @@ impl Report {
                     show("FAIL", p, f);
                 }
             }
-            if p.status != Status::Skipped {
-                for f in &p.warnings {
-                    show("WARN", p, f);
-                }
+            for f in &p.warnings {
+                show("WARN", p, f);
             }
         }
         s += if c.failed == 0 {
