@@ -151,7 +151,8 @@ impl TrustedPublisherRule {
 /// any run of characters, possibly empty, `/` included: `@acme/*` matches
 /// every package of the scope, `left-*` matches `left-pad` and `left-`,
 /// and `*` alone matches everything. There are no other special
-/// characters, and matching is case-sensitive (npm names are lowercase).
+/// characters, and matching is case-sensitive, as npm names are:
+/// `JSONStream` matches the legacy package `JSONStream`, not `jsonstream`.
 pub fn matches(pattern: &str, name: &str) -> bool {
     let (p, n) = (pattern.as_bytes(), name.as_bytes());
     let (mut pi, mut ni) = (0, 0);
@@ -188,20 +189,23 @@ pub(super) fn any_match(patterns: &[String], name: &str) -> bool {
 }
 
 /// Why `pattern` cannot match any valid package name the way its author
-/// meant, or `None` if it is well formed: non-empty, only the characters of
-/// npm names (`a-z 0-9 - . _`) plus `*`, `@` only first, at most one `/`.
+/// meant, or `None` if it is well formed: non-empty, only the characters
+/// the registry's names may hold, legacy names included
+/// ([`PackageName`](crate::event::PackageName): `A-Z a-z 0-9 - . _ ~ ' ! ( )`)
+/// plus the wildcard `*`, `@` only first, at most one `/`. A `*` is always
+/// the wildcard, so a pattern for a legacy name holding `*` matches it too.
 pub(super) fn pattern_problem(pattern: &str) -> Option<&'static str> {
     if pattern.is_empty() {
         return Some("is empty");
     }
-    if pattern.chars().any(|c| c.is_ascii_uppercase()) {
-        return Some("contains capital letters (npm package names are lowercase)");
-    }
-    if !pattern
-        .chars()
-        .all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-' | '.' | '_' | '*' | '@' | '/'))
-    {
-        return Some("contains characters other than a-z 0-9 - . _ * @ /");
+    if !pattern.chars().all(|c| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                '-' | '.' | '_' | '~' | '\'' | '!' | '(' | ')' | '*' | '@' | '/'
+            )
+    }) {
+        return Some("contains characters other than A-Z a-z 0-9 - . _ ~ ' ! ( ) * @ /");
     }
     if pattern.get(1..).is_some_and(|rest| rest.contains('@')) {
         return Some("has `@` other than as its first character");

@@ -66,7 +66,7 @@ fn unknown_fields_and_bad_patterns_are_refused() {
             "missing field `repository`",
         ),
         (r#"{"skip": [""]}"#, "is empty"),
-        (r#"{"skip": ["@Acme/*"]}"#, "capital letters"),
+        (r#"{"skip": ["Acme%20*"]}"#, "characters other than"),
         (r#"{"allow_direct": ["left pad"]}"#, "characters other than"),
         (r#"{"allow_direct": ["a@b"]}"#, "`@` other than"),
         (
@@ -98,6 +98,18 @@ fn skip_patterns() {
         assert!(!policy.skips(name), "{name}");
     }
     assert!(!Policy::default().skips("anything"));
+}
+
+#[test]
+fn patterns_name_legacy_packages_case_sensitively() {
+    let policy: Policy =
+        serde_json::from_str(r#"{"skip": ["JSONStream", "@Legacy/*", "a~b"]}"#).unwrap();
+    for name in ["JSONStream", "@Legacy/Tools", "a~b"] {
+        assert!(policy.skips(name), "{name}");
+    }
+    for name in ["jsonstream", "@legacy/tools", "a-b"] {
+        assert!(!policy.skips(name), "{name}");
+    }
     // evaluate does not consult skip: a skipped package that is not logged
     // still gets its finding if the caller asks anyway.
     let skip_all = Policy {
