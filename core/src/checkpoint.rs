@@ -1,6 +1,29 @@
 //! Checkpoints per c2sp.org/tlog-checkpoint: a signed note whose text is the
 //! log's origin, the tree size in decimal, the base64 root hash and optional
 //! extension lines.
+//!
+//! A log signs its tree head; a client opens the note with the log's key
+//! and gets the head back only if the signature and the origin check out:
+//!
+//! ```
+//! use gatelog_core::checkpoint::{self, Checkpoint, Origin};
+//! use gatelog_core::{Hash, SignatureType, SignerKey, TreeHead, TreeSize};
+//!
+//! let log_key = SignerKey::from_seed("example.com/log", SignatureType::Ed25519, &[7; 32])?;
+//! let head = TreeHead { size: TreeSize(3), root: Hash([1; 32]) };
+//! let note = Checkpoint::new(Origin::new("example.com/log")?, head).sign(&log_key)?;
+//!
+//! let opened = checkpoint::open(&note.to_bytes(), &log_key.verifier())?;
+//! assert_eq!(opened.head(), head);
+//!
+//! // Another key, or one changed byte, and nothing is returned.
+//! let other = SignerKey::from_seed("example.com/log", SignatureType::Ed25519, &[8; 32])?;
+//! assert!(checkpoint::open(&note.to_bytes(), &other.verifier()).is_err());
+//! let mut bytes = note.to_bytes();
+//! bytes[16] ^= 1;
+//! assert!(checkpoint::open(&bytes, &log_key.verifier()).is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use crate::hash::Hash;
 use crate::keys::{SignerKey, VerifierKey};

@@ -8,6 +8,29 @@
 //! Hashes of ranges that are not complete subtrees (the right edge of a tree
 //! whose size is not a power of two) are derived from complete subtrees, so
 //! the store only ever holds immutable hashes.
+//!
+//! ```
+//! use gatelog_core::merkle::{inclusion_proof, inclusion_proof_nodes, root_of_leaf_hashes, verify_inclusion};
+//! use gatelog_core::{LeafIndex, TreeHead, TreeSize, leaf_hash};
+//!
+//! let leaves: Vec<_> = (0u8..7).map(|i| leaf_hash(&[i])).collect();
+//! let head = TreeHead { size: TreeSize(7), root: root_of_leaf_hashes(&leaves) };
+//!
+//! // A store answers the named complete subtrees; here, from the leaves.
+//! let index = LeafIndex(5);
+//! let stored: Vec<_> = inclusion_proof_nodes(index, head.size)?
+//!     .iter()
+//!     .map(|node| {
+//!         let start = (node.index << node.level) as usize;
+//!         root_of_leaf_hashes(&leaves[start..start + (1 << node.level)])
+//!     })
+//!     .collect();
+//! let proof = inclusion_proof(index, head.size, &stored)?;
+//!
+//! verify_inclusion(&leaves[5], &proof, &head)?;
+//! assert!(verify_inclusion(&leaves[4], &proof, &head).is_err());
+//! # Ok::<(), gatelog_core::ProofError>(())
+//! ```
 
 use crate::error::ProofError;
 use crate::hash::{Hash, node_hash};
