@@ -36,6 +36,11 @@ impl TestLog {
 
     /// [`TestLog::start`] with extra server flags.
     pub fn start_with(origin: &str, extra: &[&str]) -> TestLog {
+        TestLog::start_logging(origin, extra, std::process::Stdio::null())
+    }
+
+    /// [`TestLog::start_with`], the server's log lines going to `stderr`.
+    pub fn start_logging(origin: &str, extra: &[&str], stderr: std::process::Stdio) -> TestLog {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(
             dir.path().join("log.key"),
@@ -46,7 +51,7 @@ impl TestLog {
         let rk = reg.verifier_key().to_string();
         let mut flags = vec!["--submitter-key", &rk, "--batch-interval-ms", "5"];
         flags.extend_from_slice(extra);
-        let server = Server::start_with(dir.path(), origin, &flags);
+        let server = Server::start_logging(dir.path(), origin, &flags, stderr);
         TestLog {
             server,
             vkey: log_key(origin).verifier().to_string(),

@@ -131,6 +131,10 @@ enum Command {
         allow: Vec<String>,
         #[command(flatten)]
         install: InstallArgs,
+        /// A c2sp.org/tlog-policy file: the witnesses that must cosign the
+        /// checkpoint (k of n); see docs/witness.md.
+        #[arg(long, env = "GATELOG_WITNESS_POLICY", value_name = "FILE")]
+        witness_policy: Option<PathBuf>,
     },
     /// Write an offline proof bundle for a lockfile.
     Bundle {
@@ -441,6 +445,7 @@ fn run(command: Command) -> Result<u8, Failure> {
             offline,
             allow,
             install,
+            witness_policy,
         } => {
             let loaded = match &policy {
                 Some(p) => PolicyFile::load(p).map_err(usage)?,
@@ -462,6 +467,8 @@ fn run(command: Command) -> Result<u8, Failure> {
             }
             let log_key =
                 VerifierKey::parse(&log.log_key).map_err(|e| usage(format!("--log-key: {e}")))?;
+            let witnesses =
+                crate::witnesses::load(witness_policy.as_deref(), &log_key).map_err(usage)?;
             let evidence = match &offline {
                 Some(path) => Evidence::Offline(
                     read_limited(path, verify::offline::MAX_BUNDLE_FILE as u64)
@@ -484,6 +491,7 @@ fn run(command: Command) -> Result<u8, Failure> {
                 install,
                 state,
                 evidence,
+                witnesses,
             };
             let report = runtime()?
                 .block_on(verify::verify(opts))

@@ -6,8 +6,8 @@
 //! - [`logclient`]: an HTTP client of one log that verifies everything it
 //!   receives (checkpoint signatures, leaf hashes, inclusion and
 //!   consistency proofs);
-//! - [`lockfile`]: the npm lockfile parser (`package-lock.json`,
-//!   `npm-shrinkwrap.json`, lockfileVersion 1 to 3);
+//! - [`lockfile`]: the lockfile parsers (npm, pnpm, Yarn classic and
+//!   Berry, Bun);
 //! - [`policy_file`]: the TOML policy file (registry keys and the release
 //!   policy of `gatelog_core::policy`);
 //! - [`registry`]: which registry a lockfile entry or an event belongs to;
@@ -15,6 +15,7 @@
 //! - [`state`]: the last verified checkpoint per log (fork detection);
 //! - [`verify`]: `gatelog verify` and its reports (text, JSON, SARIF) and
 //!   offline bundles;
+//! - [`witnesses`]: the witness policy (c2sp.org/tlog-policy) a run needs;
 //! - [`cli`]: the command line and its exit codes;
 //! - [`hammer`]: a load generator with verifying readers, for benchmarks;
 //! - [`demo`]: `gatelog demo`, a guided run of a local log and monitor
@@ -32,3 +33,4 @@ pub mod registry;
 pub mod sanitize;
 pub mod state;
 pub mod verify;
+pub mod witnesses;

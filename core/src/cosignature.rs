@@ -32,6 +32,11 @@ impl CosignatureVerifier {
         (key.kind() == SignatureType::Cosignature).then_some(CosignatureVerifier { key })
     }
 
+    /// The verifier key.
+    pub fn key(&self) -> &VerifierKey {
+        &self.key
+    }
+
     /// The timestamp of a valid cosignature by this key over `text`, if any.
     pub fn verified_timestamp(&self, text: &str, signature: &[u8]) -> Option<u64> {
         if signature.len() != 8 + 64 {

@@ -15,6 +15,8 @@
 //!   bundles.
 //! - [`keys`], [`note`], [`checkpoint`], [`cosignature`]: c2sp.org/signed-note,
 //!   c2sp.org/tlog-checkpoint and c2sp.org/tlog-cosignature with Ed25519.
+//! - [`witness`], [`witness_policy`]: the c2sp.org/tlog-witness request
+//!   format, and c2sp.org/tlog-policy files with their k-of-n quorum rule.
 //! - [`tlog_proof`]: c2sp.org/tlog-proof offline proofs (leaf bytes in `extra`).
 //! - [`dsse`]: DSSE envelopes signed by submitters (registries).
 //! - [`event`], [`leaf`]: the gatelog event schema, its validation, the
@@ -50,6 +52,7 @@ pub mod tlog_proof;
 pub mod tree;
 pub mod wire;
 pub mod witness;
+pub mod witness_policy;
 
 #[cfg(test)]
 mod testutil;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use gatelog_core::VerifierKey;
+use gatelog_core::witness_policy::WitnessPolicy;
 use serde::Deserialize;
 
 use crate::clock::SkewLimits;
@@ -95,6 +96,15 @@ pub struct Flags {
     /// clock. [default: 86400]
     #[arg(long)]
     pub time_skew_behind_secs: Option<u64>,
+    /// A c2sp.org/tlog-policy file: each new checkpoint is sent to every
+    /// witness in it that has a URL, and served with their cosignatures.
+    #[arg(long)]
+    pub witness_policy: Option<PathBuf>,
+    /// How long `GET /checkpoint` and the read API keep serving the previous
+    /// checkpoint while the witnesses cosign a new one, in ms (writes never
+    /// wait). [default: 2000]
+    #[arg(long)]
+    pub witness_wait_ms: Option<u64>,
 }
 
 /// Commands other than running the server.
@@ -130,6 +140,8 @@ pub struct FileConfig {
     header_timeout_secs: Option<u64>,
     auth_failure_rate: Option<u32>,
     read_rate: Option<u32>,
+    witness_policy: Option<PathBuf>,
+    witness_wait_ms: Option<u64>,
 }
 
 /// The validated configuration the server runs with.
@@ -159,6 +171,8 @@ pub struct Config {
     pub guard: GuardConfig,
     /// Time a client has to send a request's headers.
     pub header_timeout: Duration,
+    /// The witnesses to ask for cosignatures, if any.
+    pub witnesses: Option<crate::witnessing::WitnessSettings>,
 }
 
 /// Why the configuration is unusable.
@@ -273,9 +287,35 @@ impl Config {
                 .unwrap_or(10)
                 .max(1),
         );
+        let witnesses = match flags.witness_policy.or(file.witness_policy) {
+            None => None,
+            Some(path) => {
+                let text =
+                    read_small_text(&path).map_err(|e| ConfigError::Read(path.clone(), e))?;
+                let policy = WitnessPolicy::parse(text.as_bytes())
+                    .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?;
+                let wait_ms = flags
+                    .witness_wait_ms
+                    .or(file.witness_wait_ms)
+                    .unwrap_or(2000);
+                if wait_ms > 60_000 {
+                    return Err(ConfigError::Invalid(format!(
+                        "witness_wait_ms must be 0..=60000, got {wait_ms}"
+                    )));
+                }
+                Some(
+                    crate::witnessing::WitnessSettings::new(
+                        &policy,
+                        Duration::from_millis(wait_ms),
+                    )
+                    .map_err(ConfigError::Invalid)?,
+                )
+            }
+        };
         Ok(Config {
             guard,
             header_timeout,
+            witnesses,
             data: flags
                 .data
                 .or(file.data)

@@ -19,8 +19,11 @@
 //! - [`http`]: the axum router and handlers.
 //! - [`metrics`], [`clock`]: Prometheus metrics; the injected clock.
 //!
+//! - [`witnessing`]: asks the witnesses of a c2sp.org/tlog-policy file to
+//!   cosign each checkpoint, and serves it with their cosignatures.
+//!
 //! Out of scope: judging events (the monitor and the client do that);
-//! witnessing; mirroring.
+//! being a witness (`gatelog-witness`); mirroring.
 
 pub mod check;
 pub mod clock;
@@ -34,6 +37,7 @@ pub mod sequencer;
 pub mod serve;
 pub mod store;
 pub mod submitters;
+pub mod witnessing;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -65,6 +69,8 @@ pub struct Settings {
     pub max_checkpoint_lag: Duration,
     /// When a registry's event time is flagged as skewed.
     pub skew: SkewLimits,
+    /// Witnesses to collect cosignatures from, if any.
+    pub witnesses: Option<crate::witnessing::WitnessSettings>,
 }
 
 /// A started log: its router and the sequencer thread to join at the end.
@@ -86,19 +92,27 @@ pub fn start<S: LogStore>(
 ) -> Result<Started, StoreError> {
     let metrics = Arc::new(Metrics::new());
     metrics.set_tree_size(log.published.get().head().size.0);
+    // With witnesses, readers are served what the witnessing task settles.
+    let published = match &settings.witnesses {
+        None => log.published.clone(),
+        Some(_) => Arc::new(crate::published::Published::with_witnesses(
+            (*log.published.get()).clone(),
+            true,
+        )),
+    };
     let sequencer = Sequencer::new(
         log.store.clone(),
         log.key.clone(),
         log.origin.clone(),
         clock.clone(),
-        log.published.clone(),
+        published.clone(),
         metrics.clone(),
     )?;
     let alive = Arc::new(AtomicBool::new(false));
     let (handle, thread) = sequencer.spawn(settings.sequencer, alive.clone());
     let state = Arc::new(AppState {
         store: log.store.clone(),
-        published: log.published.clone(),
+        published: published.clone(),
         sequencer: handle,
         submitters: settings.submitters,
         metrics,
@@ -110,6 +124,10 @@ pub fn start<S: LogStore>(
             limits: settings.skew,
         },
     });
+    if let Some(witnesses) = settings.witnesses {
+        let store: Arc<dyn LogStore> = log.store.clone();
+        witnessing::spawn(store, published, witnesses);
+    }
     Ok(Started {
         router: http::app(state.clone(), settings.request_timeout, settings.guard),
         sequencer: thread,

@@ -96,7 +96,16 @@ async fn main() -> ExitCode {
         guard: config.guard,
         max_checkpoint_lag: config.max_checkpoint_lag,
         skew: config.skew,
+        witnesses: config.witnesses,
     };
+    if let Some(w) = &settings.witnesses {
+        let names: Vec<&str> = w.targets.iter().map(|t| t.name.as_str()).collect();
+        println!(
+            "asking {} witness(es) to cosign each checkpoint: {}",
+            names.len(),
+            names.join(", ")
+        );
+    }
     if settings.submitters.is_empty() {
         println!("no --submitter-key given: the log is read-only until a registry key is allowed");
     }

@@ -1,6 +1,11 @@
-//! The latest signed checkpoint as readers see it. The sequencer replaces it
-//! only after the checkpoint is durable; readers clone an `Arc` and never
-//! wait on the writer for longer than a pointer swap.
+//! The latest signed checkpoint, and the one readers are served. The
+//! sequencer replaces the latest only after it is durable; readers clone an
+//! `Arc` and never wait on the writer for longer than a pointer swap.
+//!
+//! Without witnesses both are the same. With witnesses
+//! ([`crate::witnessing`]), acknowledgements carry the latest at once while
+//! `GET /checkpoint` and the read API serve the newest checkpoint whose
+//! cosigning has settled, with the cosignatures collected for it.
 
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -10,6 +15,12 @@ use gatelog_core::SignedCheckpoint;
 /// The checkpoint currently served, and when it was installed.
 pub struct Published {
     inner: RwLock<(Arc<SignedCheckpoint>, Instant)>,
+    /// What readers are served (the latest, or the newest cosigned).
+    served: RwLock<Arc<SignedCheckpoint>>,
+    /// Set when witnesses decide what is served.
+    witnessed: bool,
+    /// Tells the witnessing task of each new latest checkpoint.
+    changed: tokio::sync::watch::Sender<Arc<SignedCheckpoint>>,
     /// Since when entries have been written but not yet signed, if any.
     unsigned_since: std::sync::Mutex<Option<Instant>>,
 }
@@ -17,10 +28,39 @@ pub struct Published {
 impl Published {
     /// Starts with `checkpoint`.
     pub fn new(checkpoint: SignedCheckpoint) -> Published {
+        Published::with_witnesses(checkpoint, false)
+    }
+
+    /// Starts with `checkpoint`; when `witnessed`, only
+    /// [`Published::set_served`] changes what readers see.
+    pub fn with_witnesses(checkpoint: SignedCheckpoint, witnessed: bool) -> Published {
+        let checkpoint = Arc::new(checkpoint);
         Published {
-            inner: RwLock::new((Arc::new(checkpoint), Instant::now())),
+            inner: RwLock::new((checkpoint.clone(), Instant::now())),
+            served: RwLock::new(checkpoint.clone()),
+            witnessed,
+            changed: tokio::sync::watch::channel(checkpoint).0,
             unsigned_since: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The checkpoint readers are served: `GET /checkpoint`, proofs and
+    /// bundles without a `tree_size`.
+    pub fn served(&self) -> Arc<SignedCheckpoint> {
+        self.served
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Serves `checkpoint` (a durable one, possibly with cosignatures).
+    pub fn set_served(&self, checkpoint: Arc<SignedCheckpoint>) {
+        *self.served.write().unwrap_or_else(|e| e.into_inner()) = checkpoint;
+    }
+
+    /// Follows new latest checkpoints.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<Arc<SignedCheckpoint>> {
+        self.changed.subscribe()
     }
 
     /// The latest durable signed checkpoint.
@@ -40,7 +80,12 @@ impl Published {
     /// Installs a newer checkpoint (call only once it is durable); it
     /// covers every entry written so far.
     pub fn set(&self, checkpoint: Arc<SignedCheckpoint>) {
-        *self.inner.write().unwrap_or_else(|e| e.into_inner()) = (checkpoint, Instant::now());
+        if !self.witnessed {
+            self.set_served(checkpoint.clone());
+        }
+        *self.inner.write().unwrap_or_else(|e| e.into_inner()) =
+            (checkpoint.clone(), Instant::now());
+        self.changed.send_replace(checkpoint);
         *self
             .unsigned_since
             .lock()

@@ -76,11 +76,15 @@ pub enum RuleId {
     LogUnverifiable,
     /// The monitor verified nothing new for longer than the threshold.
     NoProgress,
+    /// A served checkpoint lacks the witness quorum of `--witness-policy`,
+    /// or carries a cosignature of a listed witness that does not verify:
+    /// the monitor does not follow it.
+    Unwitnessed,
 }
 
 impl RuleId {
     /// Every rule.
-    pub const ALL: [RuleId; 15] = [
+    pub const ALL: [RuleId; 16] = [
         RuleId::PublishWithoutApproval,
         RuleId::IntegrityMismatch,
         RuleId::UnknownDevice,
@@ -96,6 +100,7 @@ impl RuleId {
         RuleId::TimeSkew,
         RuleId::LogUnverifiable,
         RuleId::NoProgress,
+        RuleId::Unwitnessed,
     ];
 
     /// The stable id.
@@ -116,6 +121,7 @@ impl RuleId {
             RuleId::TimeSkew => "time-skew",
             RuleId::LogUnverifiable => "log-unverifiable",
             RuleId::NoProgress => "no-progress",
+            RuleId::Unwitnessed => "unwitnessed-checkpoint",
         }
     }
 
@@ -170,6 +176,10 @@ impl RuleId {
             RuleId::NoProgress => {
                 "this monitor has verified nothing new for too long: attacks logged meanwhile \
                  go unseen"
+            }
+            RuleId::Unwitnessed => {
+                "the log's checkpoint is not cosigned by the witnesses the policy requires: it \
+                 may be a view of the log that no one else is shown"
             }
         }
     }

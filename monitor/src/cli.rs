@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use gatelog_core::VerifierKey;
+use gatelog_core::witness_policy::{MAX_POLICY_SIZE, WitnessPolicy};
 use serde::Deserialize;
 
 use crate::follow::StartAt;
@@ -88,6 +89,10 @@ pub struct Flags {
     /// Send one sample alert through the configured sinks and exit.
     #[arg(long)]
     pub test_alert: bool,
+    /// A c2sp.org/tlog-policy file: follow only checkpoints cosigned by
+    /// its witness quorum; others raise `unwitnessed-checkpoint`.
+    #[arg(long, value_name = "FILE")]
+    pub witness_policy: Option<PathBuf>,
 }
 
 /// The configuration file.
@@ -108,6 +113,7 @@ pub struct FileConfig {
     allow_unauthenticated: bool,
     poll_interval: Option<f64>,
     metrics_listen: Option<SocketAddr>,
+    witness_policy: Option<PathBuf>,
     #[serde(default)]
     rules: RuleConfig,
 }
@@ -140,6 +146,8 @@ pub struct Settings {
     pub rules: RuleConfig,
     /// `--test-alert`.
     pub test_alert: bool,
+    /// The witness quorum a followed checkpoint needs.
+    pub witnesses: WitnessPolicy,
 }
 
 /// Largest config file read.
@@ -244,7 +252,28 @@ impl Settings {
             .metrics_listen
             .or(file.metrics_listen)
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9465)));
+        let witnesses = match flags.witness_policy.or(file.witness_policy) {
+            None => WitnessPolicy::none(),
+            Some(path) => {
+                let shown = path.display();
+                let mut bytes = Vec::new();
+                std::fs::File::open(&path)
+                    .and_then(|f| f.take(MAX_POLICY_SIZE as u64 + 1).read_to_end(&mut bytes))
+                    .map_err(|e| format!("--witness-policy {shown}: {e}"))?;
+                let policy = WitnessPolicy::parse(&bytes)
+                    .map_err(|e| format!("--witness-policy {shown}: {e}"))?;
+                if !policy.logs().is_empty()
+                    && !policy.logs().iter().any(|l| l.key.key() == log_key.key())
+                {
+                    return Err(format!(
+                        "--witness-policy {shown}: the policy lists logs, but not the --log-key"
+                    ));
+                }
+                policy
+            }
+        };
         Ok(Settings {
+            witnesses,
             log,
             log_key,
             state,

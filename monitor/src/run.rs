@@ -84,6 +84,7 @@ async fn open_state(
         start: settings.start,
         rules: settings.rules.clone(),
         watch: settings.watch.clone(),
+        witnesses: settings.witnesses.clone(),
     };
     Follower::open(reader, state, setup, metrics).await
 }

@@ -112,6 +112,7 @@ async fn run(hook: FaultHook) -> (End, Vec<String>, u32) {
                 start,
                 rules: RuleConfig::default(),
                 watch: Vec::new(),
+                witnesses: gatelog_core::witness_policy::WitnessPolicy::none(),
             };
             let reader = LogReader::new(&base).unwrap();
             let mut follower = match Follower::open(reader, state, setup, metrics.clone()).await {

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use gatelog_core::dsse::Keyring;
 use gatelog_core::evidence::{ConsistencyOutcome, Misbehaviour, check_consistency};
 use gatelog_core::policy::{self, Policy};
+use gatelog_core::witness_policy::{QuorumError, WitnessPolicy};
 use gatelog_core::{ConsistencyProof, SignedCheckpoint, TreeSize, VerifierKey, checkpoint};
 
 use crate::lockfile::{self, LockfileError, Source};
@@ -79,6 +80,8 @@ pub struct VerifyOptions {
     pub state: Option<StateDir>,
     /// Live log or offline bundle.
     pub evidence: Evidence,
+    /// Which witnesses must have cosigned the checkpoint relied on.
+    pub witnesses: WitnessPolicy,
 }
 
 /// Why `verify` could not decide.
@@ -143,6 +146,22 @@ pub enum VerifyError {
         /// Whether the evidence is an offline bundle.
         offline: bool,
     },
+    /// The checkpoint relied on lacks the cosignatures the witness policy
+    /// requires (exit 1): the log may be showing this job a history that
+    /// no witness saw.
+    #[error(
+        "SECURITY ERROR: the checkpoint of {} entries is not witnessed as the policy requires: \
+         {error}; without it, this job cannot tell its view of the log from a fork shown only \
+         to it\n\ncheckpoint:\n{}",
+        checkpoint.head().size,
+        String::from_utf8_lossy(&checkpoint.to_bytes())
+    )]
+    Unwitnessed {
+        /// The checkpoint, with the cosignatures it came with.
+        checkpoint: Box<SignedCheckpoint>,
+        /// What the policy found.
+        error: QuorumError,
+    },
 }
 
 impl VerifyError {
@@ -153,7 +172,8 @@ impl VerifyError {
             VerifyError::Log(_) | VerifyError::State(_) | VerifyError::Stale { .. } => 3,
             VerifyError::BadCheckpoint(_)
             | VerifyError::Misbehaviour(_)
-            | VerifyError::RolledBack { .. } => 1,
+            | VerifyError::RolledBack { .. }
+            | VerifyError::Unwitnessed { .. } => 1,
         }
     }
 }
@@ -340,6 +360,20 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
             prove(client, old, newest).await?;
         }
     }
+    // Every checkpoint seen is consistent with the newest, so the newest
+    // alone must carry the quorum of cosignatures.
+    let witnessed_by = match &newest {
+        Some(cp) => {
+            opts.witnesses
+                .check(&cp.note)
+                .map_err(|error| VerifyError::Unwitnessed {
+                    checkpoint: Box::new(cp.clone()),
+                    error,
+                })?
+                .cosigned
+        }
+        None => Vec::new(),
+    };
     let mut all: Vec<&SignedCheckpoint> = opened.values().collect();
     all.extend(&newest);
     if let (Some(saved), Some(served)) = (saved, all.iter().map(|c| c.head().size).min())
@@ -437,6 +471,7 @@ pub async fn verify(opts: VerifyOptions) -> Result<Report, VerifyError> {
             origin: c.checkpoint.origin.as_str().to_owned(),
             tree_size: c.head().size.0,
             root_hash: c.head().root.to_hex(),
+            witnessed_by,
         }),
         packages: results,
     })

@@ -58,6 +58,9 @@ pub struct CheckpointSummary {
     pub tree_size: u64,
     /// Root hash, hex.
     pub root_hash: String,
+    /// The witnesses of the policy whose cosignatures verified.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub witnessed_by: Vec<String>,
 }
 
 /// Everything a run found.
@@ -120,6 +123,12 @@ impl Report {
                 cp.tree_size,
                 line(cp.root_hash.get(..16).unwrap_or(&cp.root_hash))
             );
+            if !cp.witnessed_by.is_empty() {
+                s += &format!(
+                    "cosigned by witnesses {}\n",
+                    line(&cp.witnessed_by.join(", "))
+                );
+            }
         }
         s += &format!(
             "{}: {} packages, {} verified, {} failed, {} skipped\n",
@@ -235,6 +244,7 @@ mod tests {
                 origin: "log.example".into(),
                 tree_size: 9,
                 root_hash: "ab".repeat(32),
+                witnessed_by: Vec::new(),
             }),
             packages: vec![
                 PackageResult {

@@ -36,11 +36,11 @@ pub const MAX_BUNDLES: usize = gatelog_core::wire::MAX_BUNDLE_RELEASES;
 type Store = Arc<dyn LogStore>;
 
 /// The tree size to answer for: `asked` if it is covered by the latest
-/// checkpoint, else the latest size.
+/// checkpoint, else the served one's size.
 fn size_for(state: &AppState, asked: Option<u64>) -> Result<TreeSize, ApiError> {
     let latest = state.published.get().head().size;
     match asked {
-        None => Ok(latest),
+        None => Ok(state.published.served().head().size),
         Some(s) if s <= latest.0 => Ok(TreeSize(s)),
         Some(s) => Err(ApiError::bad_request(
             "bad_tree_size",
@@ -269,7 +269,7 @@ pub async fn events(
     let name = package(&q.package)?;
     let registry = registry_host(&q.registry)?;
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
-    let cp = state.published.get();
+    let cp = state.published.served();
     let size = cp.head().size;
     let store: Store = state.store.clone();
     let after = q.after.map(LeafIndex);
@@ -326,7 +326,7 @@ pub async fn bundle_one(
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
     let name = package(&q.package)?;
-    let cp: Arc<SignedCheckpoint> = state.published.get();
+    let cp: Arc<SignedCheckpoint> = state.published.served();
     let size = cp.head().size;
     let store: Store = state.store.clone();
     let wanted = [Release {
@@ -371,7 +371,7 @@ pub async fn bundles_many(
             version: r.version,
         });
     }
-    let cp = state.published.get();
+    let cp = state.published.served();
     let size = cp.head().size;
     let store: Store = state.store.clone();
     let bundles = blocking_bundles(move || bundles_json(&*store, &wanted, size)).await?;

@@ -62,6 +62,7 @@ fn test_log(rate: Option<(u32, u32)>, pool_size: usize) -> TestLog {
         guard: Default::default(),
         max_checkpoint_lag: Duration::from_secs(10),
         skew: crate::clock::SkewLimits::default(),
+        witnesses: None,
     };
     TestLog {
         started: start(log, settings, Arc::new(SystemClock)).unwrap(),

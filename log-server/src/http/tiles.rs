@@ -28,7 +28,7 @@ pub async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
             // The spec asks that the checkpoint not be cached beyond a few seconds.
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        state.published.get().to_bytes(),
+        state.published.served().to_bytes(),
     )
         .into_response()
 }

@@ -24,9 +24,10 @@ use std::time::{Duration, Instant};
 
 use gatelog_core::checkpoint::{SignedCheckpoint, open};
 use gatelog_core::merkle::verify_consistency;
+use gatelog_core::witness_policy::WitnessPolicy;
 use gatelog_core::{CompactRange, Hash, TreeSize, VerifierKey};
 
-use crate::alert::{Alert, SCHEMA};
+use crate::alert::{Alert, RuleId, SCHEMA};
 use crate::fetch::{FetchError, LogReader};
 use crate::metrics::Metrics;
 use crate::rules::{Engine, Finding, RuleConfig};
@@ -103,12 +104,15 @@ pub struct Setup {
     pub rules: RuleConfig,
     /// Watch patterns (empty: every package).
     pub watch: Vec<String>,
+    /// The witnesses that must have cosigned a checkpoint it follows.
+    pub witnesses: WitnessPolicy,
 }
 
 /// One log, followed.
 pub struct Follower {
     reader: LogReader,
     log_key: VerifierKey,
+    witnesses: WitnessPolicy,
     registries: Option<Arc<Registries>>,
     state: Arc<State>,
     meta: Meta,
@@ -155,6 +159,7 @@ impl Follower {
             start,
             rules: config,
             watch,
+            witnesses,
         } = setup;
         let key_text = log_key.to_string();
         let meta = match (state.meta()?, start) {
@@ -195,6 +200,7 @@ impl Follower {
         Ok(Follower {
             reader,
             log_key,
+            witnesses,
             registries,
             state: Arc::new(state),
             meta,
@@ -333,6 +339,20 @@ impl Follower {
                 return Err(self.unverifiable(f)?);
             }
         };
+        if let Err(e) = self.witnesses.check(&cp.note) {
+            // Not followed: a checkpoint without the quorum may be a view
+            // shown only to this monitor. Retried until one has it.
+            let mut f = unverifiable(
+                self.meta.cursor,
+                format!("the log's checkpoint of {} entries: {e}", cp.head().size),
+            );
+            f.rule = RuleId::Unwitnessed;
+            f.details.insert(
+                "checkpoint".into(),
+                String::from_utf8_lossy(&bytes).into_owned().into(),
+            );
+            return Err(self.unverifiable(f)?);
+        }
         let size = cp.head().size;
         self.metrics.log_size.set(size.0 as i64);
         if let Some(old) = self.remembered()? {
