@@ -20,6 +20,7 @@ use crate::auth::{self, OtpError};
 use crate::error::ApiError;
 use crate::log::{LogClient, now_rfc3339};
 use crate::publish_doc::{self, PublishDoc};
+use crate::signing::RegistrySigner;
 use crate::store::{
     Batch, Logged, Outbox, Package, PublishedVersion, StageItem, StageStatus, Store, TokenKind,
     TokenRecord, User,
@@ -34,6 +35,8 @@ pub struct App {
     pub store: Store,
     /// The log and the registry's key.
     pub log: LogClient,
+    /// The npm signing key (`dist.signatures`, `/-/npm/v1/keys`).
+    pub signer: RegistrySigner,
     write: Mutex<()>,
 }
 
@@ -63,10 +66,11 @@ pub fn tarball_file(package: &str, version: &str) -> String {
 
 impl App {
     /// A registry over `store` logging to `log`.
-    pub fn new(store: Store, log: LogClient) -> App {
+    pub fn new(store: Store, log: LogClient, signer: RegistrySigner) -> App {
         App {
             store,
             log,
+            signer,
             write: Mutex::new(()),
         }
     }
@@ -256,11 +260,27 @@ impl App {
         let mut manifest = doc.manifest.clone();
         let name = doc.name.as_str();
         let version = doc.version.to_string();
+        // npm checks a signed manifest's `_id` is `<name>@<version>`.
+        manifest["_id"] = format!("{name}@{version}").into();
         manifest["dist"] = json!({
             "integrity": doc.integrity.to_string(),
             "shasum": doc.shasum,
             "tarball": format!("{}/{name}/-/{}", self.origin(), tarball_file(name, &version)),
         });
+        manifest
+    }
+
+    /// The manifest as installed: `manifest` with the registry's signature
+    /// of `<name>@<version>:<integrity>` in `dist.signatures`, made once the
+    /// log has acknowledged the publish.
+    fn signed_manifest(
+        &self,
+        mut manifest: Value,
+        name: &str,
+        version: &str,
+        integrity: &str,
+    ) -> Value {
+        manifest["dist"]["signatures"] = json!([self.signer.sign(name, version, integrity)]);
         manifest
     }
 
@@ -432,7 +452,12 @@ impl App {
         pkg.versions.insert(
             item.version.clone(),
             PublishedVersion {
-                manifest: item.manifest.clone(),
+                manifest: self.signed_manifest(
+                    item.manifest.clone(),
+                    &item.package,
+                    &item.version,
+                    &item.integrity,
+                ),
                 integrity: item.integrity.clone(),
                 time: now.clone(),
                 via: "staged".into(),
@@ -542,7 +567,12 @@ impl App {
         pkg.versions.insert(
             version.clone(),
             PublishedVersion {
-                manifest: self.served_manifest(&doc),
+                manifest: self.signed_manifest(
+                    self.served_manifest(&doc),
+                    name,
+                    &version,
+                    &integrity,
+                ),
                 integrity,
                 time: now.clone(),
                 via: "direct".into(),

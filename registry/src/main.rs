@@ -16,6 +16,7 @@ mod error;
 mod http;
 mod log;
 mod publish_doc;
+mod signing;
 mod store;
 
 use std::net::SocketAddr;
@@ -86,6 +87,11 @@ struct ServeArgs {
     /// How long to wait for the log's acknowledgement, in seconds.
     #[arg(long, default_value_t = 30)]
     log_timeout_secs: u64,
+    /// The ECDSA P-256 key (PKCS#8 PEM) that signs `dist.signatures`;
+    /// its public half is served at `/-/npm/v1/keys`. Default:
+    /// `<data>/signing-key.pem`, created on first start.
+    #[arg(long, env = "GATELOG_REGISTRY_SIGNING_KEY")]
+    signing_key: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -131,6 +137,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .init();
     let registry = args.common.registry()?;
     let (key, created) = log::load_or_create_key(&args.common.data, &registry)?;
+    let (signer, signer_created) = match &args.signing_key {
+        Some(path) => signing::RegistrySigner::load_or_create(path, false)?,
+        None => signing::RegistrySigner::load_or_create(
+            &args.common.data.join("signing-key.pem"),
+            true,
+        )?,
+    };
     let store = store::Store::open(&args.common.data)
         .map_err(|e| format!("opening {}: {e}", args.common.data.display()))?;
     if created {
@@ -139,7 +152,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             args.common.data.join("registry.key").display()
         );
     }
+    if signer_created {
+        println!(
+            "created the npm signing key in {}",
+            args.common.data.join("signing-key.pem").display()
+        );
+    }
     println!("registry: {registry}");
+    println!("npm signing key: {}", signer.keyid());
     println!("verifier key: {}", key.verifier());
     println!(
         "the log must allowlist it: gatelog-server --submitter-key '{}'",
@@ -152,7 +172,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         registry,
         Duration::from_secs(args.log_timeout_secs),
     );
-    let app = Arc::new(app::App::new(store, log));
+    let app = Arc::new(app::App::new(store, log, signer));
     let router = http::router(app, args.max_body_bytes);
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("tokio: {e}"))?;
     runtime.block_on(async move {

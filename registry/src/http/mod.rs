@@ -12,6 +12,7 @@
 //! | `GET /-/stage/<id>/log` | the log acknowledgements of an item (gatelog) |
 //! | `POST /-/stage/<id>/approve` | `npm stage approve --otp` |
 //! | `DELETE /-/stage/<id>` | `npm stage reject --otp` |
+//! | `GET /-/npm/v1/keys` | `npm audit signatures` (the registry's signing key) |
 //! | `PUT /<name>` | `npm publish` |
 //! | `GET /<name>` | packument (full, or abbreviated for `application/vnd.npm.install-v1+json`) |
 //! | `GET /<name>/-/<file>.tgz` | tarball |
@@ -38,6 +39,7 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
     Router::new()
         .route("/-/whoami", get(whoami))
         .route("/-/ping", get(|| async { axum::Json(json!({})) }))
+        .route("/-/npm/v1/keys", get(keys))
         .route("/-/stage", get(stage_list))
         .route("/-/stage/package/{name}", post(stage_publish))
         .route("/-/stage/{id}", get(stage_view).delete(stage_reject))
@@ -54,6 +56,10 @@ type AppState = State<Arc<App>>;
 async fn whoami(State(app): AppState, headers: HeaderMap) -> Result<Response, ApiError> {
     let caller = app.authenticate(&headers)?;
     Ok(axum::Json(json!({"username": caller.user})).into_response())
+}
+
+async fn keys(State(app): AppState) -> Response {
+    axum::Json(app.signer.keys_json()).into_response()
 }
 
 /// A stage item as `npm stage list`/`view` print it (flat fields).
