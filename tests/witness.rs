@@ -447,3 +447,62 @@ fn a_witness_killed_mid_request_keeps_every_cosignature_it_gave() {
     let (status, text) = http_post(witness.addr, "/add-checkpoint", &body).unwrap();
     assert_eq!(status, 422, "{}", String::from_utf8_lossy(&text));
 }
+
+#[test]
+fn a_monitor_can_be_one_of_the_witnesses() {
+    let origin = "monitor-witness.gatelog.test/log";
+    let dir = tempfile::tempdir().unwrap();
+    let name = "monitor.gatelog.test/witness";
+    let key = SignerKey::from_seed(name, SignatureType::Cosignature, &[77; 32]).unwrap();
+    let witness_dir = dir.path().join("witness");
+    std::fs::create_dir_all(&witness_dir).unwrap();
+    std::fs::write(witness_dir.join("witness.key"), key.to_private_text()).unwrap();
+    let addr = free_addr();
+    let policy = dir.path().join("policy");
+    std::fs::write(
+        &policy,
+        format!("witness M {} http://{addr}\nquorum M\n", key.verifier()),
+    )
+    .unwrap();
+    let log = TestLog::start_with(origin, &["--witness-policy", policy.to_str().unwrap()]);
+    let child = Command::new(binary("gatelog-monitor"))
+        .args([
+            "--log",
+            &log.url(),
+            "--log-key",
+            &log.vkey,
+            "--start-at",
+            "0",
+        ])
+        .args(["--registry-key", &log.reg.verifier_key().to_string()])
+        .args(["--state", &dir.path().join("state").display().to_string()])
+        .args(["--metrics-listen", &addr.to_string(), "--quiet"])
+        .args(["--witness-data", &witness_dir.display().to_string()])
+        .args(["--witness-name", name])
+        .env_remove("GATELOG_WITNESS_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn gatelog-monitor");
+    let _monitor = WitnessProc {
+        addr,
+        key,
+        child,
+        _dir: None,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "the monitor did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let tgz = b"widget from a monitored log".to_vec();
+    release(&log, "widget", "1.0.0", &tgz);
+    let note = served_checkpoint(&log, 4, 1);
+    assert_eq!(cosigners(&note), [name]);
+    assert_eq!(witnessed_size(addr, origin), 4);
+    let shown = tempfile::tempdir().unwrap();
+    lockfile(shown.path(), &tgz);
+    let (code, out, err) = verify(&log, shown.path(), Some(&policy));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("cosigned by witnesses M"), "{out}");
+}

@@ -93,6 +93,14 @@ pub struct Flags {
     /// its witness quorum; others raise `unwitnessed-checkpoint`.
     #[arg(long, value_name = "FILE")]
     pub witness_policy: Option<PathBuf>,
+    /// Also be a c2sp.org/tlog-witness witness of the followed log, with
+    /// its state and key in this folder, served next to /metrics (daemon
+    /// mode): logs send `POST /add-checkpoint` there.
+    #[arg(long, value_name = "DIR")]
+    pub witness_data: Option<PathBuf>,
+    /// The witness's key name. [default: gatelog-monitor.localhost/witness]
+    #[arg(long, value_name = "NAME")]
+    pub witness_name: Option<String>,
 }
 
 /// The configuration file.
@@ -114,6 +122,8 @@ pub struct FileConfig {
     poll_interval: Option<f64>,
     metrics_listen: Option<SocketAddr>,
     witness_policy: Option<PathBuf>,
+    witness_data: Option<PathBuf>,
+    witness_name: Option<String>,
     #[serde(default)]
     rules: RuleConfig,
 }
@@ -148,6 +158,8 @@ pub struct Settings {
     pub test_alert: bool,
     /// The witness quorum a followed checkpoint needs.
     pub witnesses: WitnessPolicy,
+    /// Witness the log too: (state and key folder, key name).
+    pub witness: Option<(PathBuf, String)>,
 }
 
 /// Largest config file read.
@@ -272,7 +284,25 @@ impl Settings {
                 policy
             }
         };
+        let witness_name = flags.witness_name.or(file.witness_name);
+        let witness = match flags.witness_data.or(file.witness_data) {
+            Some(dir) => Some((
+                dir,
+                witness_name.unwrap_or_else(|| "gatelog-monitor.localhost/witness".into()),
+            )),
+            None if witness_name.is_some() => {
+                return Err("--witness-name needs --witness-data DIR (where the witness keeps its state and key)".into());
+            }
+            None => None,
+        };
+        if witness.is_some() && flags.once {
+            return Err(
+                "--witness-data serves a witness next to /metrics: it needs the daemon, not --once"
+                    .into(),
+            );
+        }
         Ok(Settings {
+            witness,
             witnesses,
             log,
             log_key,

@@ -156,6 +156,33 @@ async fn once(follower: &mut Follower, sinks: &Sinks) -> u8 {
     }
 }
 
+/// The c2sp.org/tlog-witness API for the followed log, with the witness's
+/// state and key in `dir` (the key is created on first start).
+fn witness_router(
+    dir: &std::path::Path,
+    name: &str,
+    log_key: &gatelog_core::VerifierKey,
+) -> Result<axum::Router, String> {
+    let (key, created) = gatelog_witness::keyfile::load_or_create(dir, name)?;
+    if created {
+        println!(
+            "created a new witness key in {}",
+            dir.join(gatelog_witness::keyfile::KEY_FILE).display()
+        );
+    }
+    let state = gatelog_witness::state::State::open(&dir.join("db")).map_err(|e| e.to_string())?;
+    let witness = gatelog_witness::witness::Witness::new(key, std::slice::from_ref(log_key), state);
+    println!(
+        "witnessing {} as {} (POST /add-checkpoint next to /metrics)",
+        log_key.name(),
+        witness.verifier()
+    );
+    Ok(gatelog_witness::http::router(witness, WITNESS_RATE))
+}
+
+/// add-checkpoint requests per second the built-in witness takes (burst 10×).
+const WITNESS_RATE: u32 = 20;
+
 async fn daemon(
     mut follower: Follower,
     sinks: Sinks,
@@ -196,6 +223,16 @@ async fn daemon(
             }
         }),
     );
+    let app = match &settings.witness {
+        None => app,
+        Some((dir, name)) => match witness_router(dir, name, &settings.log_key) {
+            Ok(router) => app.merge(router),
+            Err(e) => {
+                eprintln!("gatelog-monitor: witness: {e}");
+                return code::ERROR;
+            }
+        },
+    };
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
