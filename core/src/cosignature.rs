@@ -91,6 +91,32 @@ mod tests {
     use crate::note;
     use crate::tree::TreeHead;
 
+    /// The example of c2sp.org/tlog-cosignature: a checkpoint with the log's
+    /// signature and one `cosignature/v1` line (the spec gives no key, so
+    /// only the structure and the timestamp can be checked).
+    #[test]
+    fn the_spec_example_parses_as_a_timestamped_cosignature() {
+        let example = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n\u{2014} example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n\u{2014} witness.example.com/w1 jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==\n";
+        let parsed = note::Note::parse(example.as_bytes()).unwrap();
+        let line = &parsed.signatures[1];
+        assert_eq!(line.name, "witness.example.com/w1");
+        assert_eq!(line.signature.len(), 8 + 64);
+        let timestamp = u64::from_be_bytes(line.signature[..8].try_into().unwrap());
+        assert_eq!(timestamp, 1_679_315_147);
+        // A key of that name but not the spec's does not verify it.
+        let other = SignerKey::from_seed(
+            "witness.example.com/w1",
+            SignatureType::Cosignature,
+            &[3; 32],
+        )
+        .unwrap();
+        let verifier = CosignatureVerifier::new(other.verifier()).unwrap();
+        assert_eq!(
+            verifier.verified_timestamp(&parsed.text, &line.signature),
+            None
+        );
+    }
+
     #[test]
     fn cosignature_round_trip_and_tamper() {
         let log = SignerKey::from_seed("log.example", SignatureType::Ed25519, &[1; 32]).unwrap();
