@@ -5,9 +5,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use gatelog_core::Event;
 use gatelog_core::event::Registry;
 use gatelog_core::keys::{SignatureType, SignerKey};
+use gatelog_core::{Event, Hash, InclusionProof, LeafIndex, VerifierKey, checkpoint, merkle};
 use serde_json::{Map, Value};
 
 use crate::store::Ack;
@@ -34,6 +34,9 @@ pub enum LogError {
     /// The event could not be built (a bug, or an input the schema refuses).
     #[error("the event is not valid: {0}")]
     Invalid(String),
+    /// The acknowledgement does not verify against the log's key.
+    #[error("the transparency log's acknowledgement does not verify against --log-key: {0}")]
+    Unverified(String),
 }
 
 /// The registry's signing key in `data/registry.key`, created (from the
@@ -78,6 +81,7 @@ pub struct LogClient {
     url: String,
     key: SignerKey,
     registry: Registry,
+    log_key: Option<VerifierKey>,
 }
 
 /// The current time in RFC 3339 (UTC, whole seconds).
@@ -91,7 +95,13 @@ pub fn now_rfc3339() -> String {
 
 impl LogClient {
     /// A client for the log at `url` (e.g. `http://127.0.0.1:8080`).
-    pub fn new(url: &str, key: SignerKey, registry: Registry, timeout: Duration) -> LogClient {
+    pub fn new(
+        url: &str,
+        key: SignerKey,
+        registry: Registry,
+        timeout: Duration,
+        log_key: Option<VerifierKey>,
+    ) -> LogClient {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .build()
@@ -101,6 +111,7 @@ impl LogClient {
             url: url.trim_end_matches('/').to_owned(),
             key,
             registry,
+            log_key,
         }
     }
 
@@ -164,6 +175,40 @@ impl LogClient {
                 checkpoint: v.get("checkpoint")?.clone(),
             })
         })();
-        ack.ok_or_else(|| unreachable(format!("the answer is not an acknowledgement: {body}")))
+        let ack = ack
+            .ok_or_else(|| unreachable(format!("the answer is not an acknowledgement: {body}")))?;
+        if let Some(key) = &self.log_key {
+            verify_ack(&ack, key).map_err(LogError::Unverified)?;
+        }
+        Ok(ack)
     }
+}
+
+/// Checks an acknowledgement as a client of the log would: the checkpoint
+/// is signed by `key` (and names its origin), and the inclusion proof puts
+/// the leaf hash at the index in that checkpoint's tree.
+pub fn verify_ack(ack: &Ack, key: &VerifierKey) -> Result<(), String> {
+    let note = ack.checkpoint["note"]
+        .as_str()
+        .ok_or("the checkpoint has no note")?;
+    let head = checkpoint::open(note.as_bytes(), key)
+        .map_err(|e| format!("checkpoint: {e}"))?
+        .head();
+    let leaf = Hash::from_hex(&ack.leaf_hash).ok_or("the leaf hash is not hex")?;
+    let path = ack.inclusion_proof["path"]
+        .as_array()
+        .ok_or("the inclusion proof has no path")?
+        .iter()
+        .map(|h| {
+            h.as_str()
+                .and_then(Hash::from_hex)
+                .ok_or("a proof hash is not hex")
+        })
+        .collect::<Result<Vec<Hash>, _>>()?;
+    let proof = InclusionProof {
+        index: LeafIndex(ack.index),
+        tree_size: head.size,
+        path,
+    };
+    merkle::verify_inclusion(&leaf, &proof, &head).map_err(|e| format!("inclusion proof: {e}"))
 }

@@ -92,6 +92,12 @@ struct ServeArgs {
     /// `<data>/signing-key.pem`, created on first start.
     #[arg(long, env = "GATELOG_REGISTRY_SIGNING_KEY")]
     signing_key: Option<PathBuf>,
+    /// The log's verifier key (`<origin>+<hash>+<base64>`): every
+    /// acknowledgement's checkpoint signature and inclusion proof are
+    /// checked against it, and one that fails is refused (`503`, nothing
+    /// changes, a retry is logged once).
+    #[arg(long, env = "GATELOG_REGISTRY_LOG_KEY")]
+    log_key: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -135,6 +141,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    let log_key = args
+        .log_key
+        .as_deref()
+        .map(|k| gatelog_core::VerifierKey::parse(k.trim()).map_err(|e| format!("--log-key: {e}")))
+        .transpose()?;
     let registry = args.common.registry()?;
     let (key, created) = log::load_or_create_key(&args.common.data, &registry)?;
     let (signer, signer_created) = match &args.signing_key {
@@ -166,11 +177,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         key.verifier()
     );
     println!("logging to {}", args.log);
+    match &log_key {
+        Some(k) => println!("checking the log's acknowledgements against {k}"),
+        None => println!("not checking the log's acknowledgements (no --log-key)"),
+    }
     let log = log::LogClient::new(
         &args.log,
         key,
         registry,
         Duration::from_secs(args.log_timeout_secs),
+        log_key,
     );
     let app = Arc::new(app::App::new(store, log, signer));
     let router = http::router(app, args.max_body_bytes);
