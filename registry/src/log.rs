@@ -212,3 +212,54 @@ pub fn verify_ack(ack: &Ack, key: &VerifierKey) -> Result<(), String> {
     };
     merkle::verify_inclusion(&leaf, &proof, &head).map_err(|e| format!("inclusion proof: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatelog_core::checkpoint::{Checkpoint, Origin};
+    use gatelog_core::{TreeHead, TreeSize, leaf_hash, node_hash};
+    use serde_json::json;
+
+    /// An acknowledgement of leaf `index` of a two-leaf tree, signed by `key`.
+    fn ack(key: &SignerKey, index: u64) -> Ack {
+        let (a, b) = (leaf_hash(b"a"), leaf_hash(b"b"));
+        let head = TreeHead {
+            size: TreeSize(2),
+            root: node_hash(&a, &b),
+        };
+        let note = Checkpoint::new(Origin::new("log.example/log").unwrap(), head)
+            .sign(key)
+            .unwrap();
+        let (leaf, sibling) = if index == 0 { (a, b) } else { (b, a) };
+        Ack {
+            index,
+            leaf_hash: leaf.to_hex(),
+            duplicate: false,
+            inclusion_proof: json!({"index": index, "tree_size": 2, "path": [sibling.to_hex()]}),
+            checkpoint: json!({"note": String::from_utf8(note.to_bytes()).unwrap()}),
+        }
+    }
+
+    #[test]
+    fn acks_verify_only_with_the_log_key_and_a_matching_proof() {
+        let key =
+            SignerKey::from_seed("log.example/log", SignatureType::Ed25519, &[7; 32]).unwrap();
+        let other =
+            SignerKey::from_seed("log.example/log", SignatureType::Ed25519, &[8; 32]).unwrap();
+        assert_eq!(verify_ack(&ack(&key, 0), &key.verifier()), Ok(()));
+        assert_eq!(verify_ack(&ack(&key, 1), &key.verifier()), Ok(()));
+        let err = verify_ack(&ack(&key, 0), &other.verifier()).unwrap_err();
+        assert!(err.starts_with("checkpoint"), "{err}");
+
+        let mut moved = ack(&key, 0);
+        moved.index = 1;
+        let err = verify_ack(&moved, &key.verifier()).unwrap_err();
+        assert!(err.starts_with("inclusion proof"), "{err}");
+        let mut forged = ack(&key, 0);
+        forged.leaf_hash = leaf_hash(b"c").to_hex();
+        assert!(verify_ack(&forged, &key.verifier()).is_err());
+        let mut bare = ack(&key, 0);
+        bare.inclusion_proof = json!({});
+        assert!(verify_ack(&bare, &key.verifier()).is_err());
+    }
+}
