@@ -42,6 +42,12 @@ pub enum ProofError {
     /// The proof has too many or too few hashes for its sizes.
     #[error("proof has the wrong number of hashes for its tree sizes")]
     WrongPathLength,
+    /// The leaf indexes of a multi-leaf proof are not strictly ascending.
+    #[error("leaf indexes must be strictly ascending, {index} is not")]
+    IndexesNotAscending {
+        /// The first index out of order.
+        index: LeafIndex,
+    },
     /// The proof is well-formed but leads to another root.
     #[error("proof leads to root {computed}, expected {expected}")]
     RootMismatch {

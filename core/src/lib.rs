@@ -11,6 +11,9 @@
 //!   math — leaf and node hashes, tree heads, inclusion and consistency proofs
 //!   (split into "which stored hashes are needed" and "build from them"), and
 //!   a compact range for incremental appends.
+//! - [`multiproof`], [`compact_bundles`]: one inclusion proof for many
+//!   leaves, and the compact bundles answer built on it
+//!   (`gatelog-bundles/compact-v1`).
 //! - [`tile`]: c2sp.org/tlog-tiles coordinates, paths, tile hashes and entry
 //!   bundles.
 //! - [`keys`], [`note`], [`checkpoint`], [`cosignature`]: c2sp.org/signed-note,
@@ -34,6 +37,7 @@
 pub mod bounded;
 pub mod checkpoint;
 pub mod compact;
+pub mod compact_bundles;
 pub mod cosignature;
 pub mod dsse;
 pub mod error;
@@ -44,6 +48,7 @@ mod json;
 pub mod keys;
 pub mod leaf;
 pub mod merkle;
+pub mod multiproof;
 pub mod note;
 pub mod policy;
 pub mod sample;

@@ -97,23 +97,23 @@ pub trait HashReader {
 }
 
 /// Largest power of two strictly smaller than `n` (n ≥ 2).
-fn split_point(n: u64) -> u64 {
+pub(crate) fn split_point(n: u64) -> u64 {
     debug_assert!(n >= 2);
     1u64 << (63 - (n - 1).leading_zeros())
 }
 
 /// A range `[lo, hi)` of leaves whose RFC 6962 hash a proof carries.
 #[derive(Clone, Copy, Debug)]
-struct Range {
-    lo: u64,
-    hi: u64,
+pub(crate) struct Range {
+    pub(crate) lo: u64,
+    pub(crate) hi: u64,
 }
 
 impl Range {
     /// The complete subtrees that make up `MTH(D[lo:hi])`, left to right.
     /// Ranges produced by the RFC recursion always start at a multiple of
     /// their largest subtree, so these are the set bits of the length.
-    fn push_nodes(self, out: &mut Vec<NodeId>) {
+    pub(crate) fn push_nodes(self, out: &mut Vec<NodeId>) {
         let mut lo = self.lo;
         let mut len = self.hi - self.lo;
         while len > 0 {
@@ -124,7 +124,7 @@ impl Range {
         }
     }
 
-    fn node_count(self) -> usize {
+    pub(crate) fn node_count(self) -> usize {
         (self.hi - self.lo).count_ones() as usize
     }
 }
@@ -139,7 +139,7 @@ fn fold_range(hashes: &[Hash]) -> Hash {
     acc
 }
 
-fn nodes_of(ranges: &[Range]) -> Vec<NodeId> {
+pub(crate) fn nodes_of(ranges: &[Range]) -> Vec<NodeId> {
     let mut out = Vec::with_capacity(ranges.iter().map(|r| r.node_count()).sum());
     for r in ranges {
         r.push_nodes(&mut out);
@@ -147,7 +147,7 @@ fn nodes_of(ranges: &[Range]) -> Vec<NodeId> {
     out
 }
 
-fn assemble(ranges: &[Range], stored: &[Hash]) -> Result<Vec<Hash>, ProofError> {
+pub(crate) fn assemble(ranges: &[Range], stored: &[Hash]) -> Result<Vec<Hash>, ProofError> {
     let want: usize = ranges.iter().map(|r| r.node_count()).sum();
     if stored.len() != want {
         return Err(ProofError::WrongHashCount {
