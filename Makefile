@@ -31,10 +31,11 @@ tools:
 	@scripts/tools.sh
 
 # The debug profile on purpose: CI builds only that one, so RocksDB is
-# compiled once. `gatelog demo` runs the server and monitor built next to it.
+# compiled once. `gatelog-lab demo` runs the server, monitor and client built
+# next to it.
 demo: prereqs
 	$(CARGO) build --bins
-	$(CARGO) run -q -p gatelog-client -- demo
+	$(CARGO) run -q -p gatelog-lab -- demo
 
 serve: prereqs
 	$(CARGO) run -p gatelog-server -- --data ./gatelog-data

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks a release gatelog-server on an embedded RocksDB in a temporary
-# folder, driven from this machine over loopback by `gatelog hammer`:
+# folder, driven from this machine over loopback by `gatelog-lab hammer`:
 #   1. durable ingest through the batch endpoint (release chains, every
 #      acknowledgement verified, 2 verifying readers);
 #   2. reads only on that log: the log's inclusion proofs of random entries
@@ -23,11 +23,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 releases="${1:-30000}"
 target="${CARGO_TARGET_DIR:-target}"
-cargo build --release -p gatelog-server -p gatelog-client -p gatelog-monitor --bins --quiet
+cargo build --release -p gatelog-server -p gatelog-client -p gatelog-lab -p gatelog-monitor --bins --quiet
 bin="$target/release"
 out="${BENCH_OUT:-$(mktemp -d)}"
 mkdir -p "$out"
-registry_key=$("$bin/gatelog" hammer --print-registry-key)
+registry_key=$("$bin/gatelog-lab" hammer --print-registry-key)
 packages=10000
 
 start_server() { # name interval-ms -> sets pid, port, vkey, data
@@ -50,15 +50,15 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
 
 start_server batch 200
-"$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
+"$bin/gatelog-lab" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
   --releases "$releases" --packages "$packages" --writers 32 --batch-size 1000 --readers 2 --json >"$out/batch.json"
 echo "== batch endpoint (batch interval 200 ms)"; cat "$out/batch.json"
 
 # Reads only, at the size run 1 left: proofs from the log, then from tiles.
-"$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
+"$bin/gatelog-lab" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
   --writers 0 --duration 10 --readers 0 --proof-readers 16 --json >"$out/proofs.json"
 echo "== inclusion proofs from the log (16 proof readers, no writers)"; cat "$out/proofs.json"
-"$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
+"$bin/gatelog-lab" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
   --writers 0 --duration 10 --readers 0 --tile-readers 4 --json >"$out/tile-proofs.json"
 echo "== inclusion proofs built from tiles (4 tile readers, no writers)"; cat "$out/tile-proofs.json"
 
@@ -111,7 +111,7 @@ sleep 2
 delays=()
 for i in 0 1 2 3 4 5; do  # attack 0 warms up (the daemon may still be starting)
   before=$(wc -l <"$out/monitor.alerts")
-  "$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --attack-direct-publish "bench-attack-$i" >/dev/null
+  "$bin/gatelog-lab" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --attack-direct-publish "bench-attack-$i" >/dev/null
   t0=$(date +%s.%N)
   while [ "$(wc -l <"$out/monitor.alerts")" -le "$before" ]; do sleep 0.01; done
   [ "$i" = 0 ] || delays+=("$(python3 -c "print(round($(date +%s.%N) - $t0, 3))")")
@@ -123,7 +123,7 @@ rm -rf "$mstate"
 stop_server
 
 start_server single 25
-"$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
+"$bin/gatelog-lab" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
   --releases "$((releases / 3))" --packages "$packages" --writers 512 --batch-size 1 --readers 2 --json >"$out/single.json"
 echo "== one event per request (batch interval 25 ms)"; cat "$out/single.json"
 stop_server
@@ -136,7 +136,7 @@ rate="${BENCH_RATE:-2000}"
 for readers in 0 2; do
   name=paced; [ "$readers" = 0 ] || name=paced-readers
   start_server "$name" 200
-  "$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
+  "$bin/gatelog-lab" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
     --rate "$rate" --duration 20 --packages "$packages" --writers 1024 --batch-size 100 \
     --readers "$readers" --json >"$out/$name.json"
   echo "== offered $rate events/s, requests of 100 (batch interval 200 ms), $readers readers"; cat "$out/$name.json"

@@ -47,7 +47,7 @@ def numbers(path):
 
 
 def hammer_subset(report):
-    """The figures the tables use from a `gatelog hammer --json` report,
+    """The figures the tables use from a `gatelog-lab hammer --json` report,
     plus any proof figures a hammer with proof readers reports."""
     if not report:
         return None
@@ -268,7 +268,7 @@ def render(doc):
             [r["proofs_per_second"] for r in rec["proof_runs"]], n0, "", "≥ 50,000",
             TARGETS["proofs"], "proofs")
     else:
-        md.append("| inclusion proofs, /s | not measured: this `gatelog hammer` has no `--proof-readers` "
+        md.append("| inclusion proofs, /s | not measured: this `gatelog-lab hammer` has no `--proof-readers` "
                   f"(verified reads during ingest: {spread([r['batch']['reads_per_second'] for r in irun], n0, '/s')}, "
                   "each a checkpoint with a consistency proof or a release bundle with its inclusion proofs) "
                   "| ≥ 50,000 | — | — | — |")
@@ -292,7 +292,7 @@ def render(doc):
     if ingest:
         md += [f"## Durable ingest and client on a new log ({ingest.get('date')}, `{ingest.get('commit')}`)", "",
                f"`{ingest.get('command')}`, `scripts/bench-ingest.sh {ingest.get('releases', '').strip()}` per run: each run starts a release `gatelog-server` on a new RocksDB folder and "
-               "drives it over loopback with `gatelog hammer` (every acknowledgement verified, 2 verifying "
+               "drives it over loopback with `gatelog-lab hammer` (every acknowledgement verified, 2 verifying "
                "readers), then verifies lockfiles and runs the monitor on the batch run's log.", "",
                "| run | batch events/s | p50 / p99 ms | reads/s | server CPU-s / wall s | peak RSS MiB | "
                "single events/s | p50 / p99 ms | failures |",
@@ -329,7 +329,7 @@ def render(doc):
                "Every run starts from the loaded size on its own copy of the folder (SST files "
                "hard-linked), so runs do not pile up: ingest through the batch endpoint (60,000 events, "
                "2 verifying readers), then a read-only run of verified inclusion proofs of random entries "
-               "(`gatelog hammer --writers 0 --proof-readers 8`). ![scaling](scaling.svg)", "",
+               "(`gatelog-lab hammer --writers 0 --proof-readers 8`). ![scaling](scaling.svg)", "",
                "| entries | measured | bulk load entries/s | bytes/entry (on disk) | server start-up s | "
                "batch ingest events/s | p50 / p99 ms | verified reads/s | inclusion proofs/s | proof p50 / p99 ms | "
                "monitor catch-up entries/s | verify 2,000 pkgs s |",

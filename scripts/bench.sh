@@ -73,8 +73,8 @@ log "gatelog benchmarks: steps '$steps', reports in $out"
 log "machine: $machine"
 
 log "building the release binaries"
-cargo build --release --quiet -p gatelog-server -p gatelog-client -p gatelog-monitor -p gatelog-bulk-load --bins
-registry_key=$("$bin/gatelog" hammer --print-registry-key)
+cargo build --release --quiet -p gatelog-server -p gatelog-client -p gatelog-lab -p gatelog-monitor -p gatelog-bulk-load --bins
+registry_key=$("$bin/gatelog-lab" hammer --print-registry-key)
 
 # ------------------------------------------------------------------ micro
 
@@ -141,7 +141,7 @@ clone_log() {
 # Read-only proof runs need a hammer with proof readers; an older one has
 # none, and the tables then say "not measured".
 proof_readers=0
-"$bin/gatelog" hammer --help | grep -q -- '--proof-readers' && proof_readers=8
+"$bin/gatelog-lab" hammer --help | grep -q -- '--proof-readers' && proof_readers=8
 
 lockfile_of_loaded() { # count -> package-lock.json of loaded releases first_release..+count
   python3 - "$1" "$first_release" "$packages" <<'PY'
@@ -208,13 +208,13 @@ if left < $margin:
     clone_log "$data" "$data.run"
     start_server "$data.run" "$d/server-$r.log"
     echo "$startup" >>"$d/startup.times"
-    "$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
+    "$bin/gatelog-lab" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
       --releases "$scaling_releases" --packages "$packages" --writers 32 --batch-size 1000 \
       --readers 2 --max-seconds 60 --json >"$d/hammer-$r.json" 2>"$d/hammer-$r.err" ||
       log "    hammer run $r reported failures; see $d/hammer-$r.err"
     if [ "$proof_readers" -gt 0 ]; then
       # Inclusion proofs of random entries of the whole tree, nothing else.
-      "$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
+      "$bin/gatelog-lab" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --server-pid "$pid" \
         --writers 0 --readers 0 --proof-readers "$proof_readers" --duration "$proof_seconds" \
         --json >"$d/proofs-$r.json" 2>"$d/proofs-$r.err" ||
         log "    proof run $r reported failures; see $d/proofs-$r.err"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Soak test: a release gatelog-server on RocksDB under a steady load for
-# MINUTES, with `gatelog hammer` writing at a fixed rate and verifying every
+# MINUTES, with `gatelog-lab hammer` writing at a fixed rate and verifying every
 # acknowledgement (plus 2 verifying readers), and `gatelog-monitor` following
 # the log as a daemon. Every second it reads the log's checkpoint and the
 # monitor's /metrics; every 10 s it writes a CSV row:
@@ -39,7 +39,7 @@ rss_growth="${SOAK_RSS_GROWTH:-1.2}"
 rss_max_mib="${SOAK_RSS_MAX_MIB:-512}"
 warmup=$((seconds / 10 > 60 ? seconds / 10 : 60))
 if [ -z "${SOAK_BIN:-}" ]; then
-  cargo build --release --bins --quiet -p gatelog-server -p gatelog-client -p gatelog-monitor
+  cargo build --release --bins --quiet -p gatelog-server -p gatelog-client -p gatelog-lab -p gatelog-monitor
   bin="${CARGO_TARGET_DIR:-target}/release"
 else
   bin="$SOAK_BIN"
@@ -61,7 +61,7 @@ rss_kib() { awk '/^VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 echo "soak: ${seconds}s at $rate events/s in batches of $batch; binaries in $bin; results in $out"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(date -u +%Y-%m-%dT%H:%MZ)"
 
-registry_key=$("$bin/gatelog" hammer --print-registry-key)
+registry_key=$("$bin/gatelog-lab" hammer --print-registry-key)
 "$bin/gatelog-server" --data "$data" --listen "127.0.0.1:$port" --origin "$origin" \
   --submitter-key "$registry_key" --batch-interval-ms 100 --log-format json \
   >"$out/server.out" 2>"$out/server.log" &
@@ -82,7 +82,7 @@ mpid=$!
 pids+=("$mpid")
 for _ in $(seq 300); do curl -sf "http://127.0.0.1:$mport/metrics" >/dev/null && break; sleep 0.1; done
 
-"$bin/gatelog" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --rate "$rate" \
+"$bin/gatelog-lab" hammer --log "http://127.0.0.1:$port" --log-key "$vkey" --rate "$rate" \
   --duration "$seconds" --batch-size "$batch" --writers 16 --readers 2 --packages 10000 \
   --server-pid "$spid" --json >"$out/hammer.json" 2>"$out/hammer.log" &
 hpid=$!

@@ -12,9 +12,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use gatelog_core::dsse::Signature;
 use gatelog_core::event::DeviceKind;
-use gatelog_core::sample::{Approval, SampleDevice, SampleRegistry};
 use gatelog_core::{Envelope, Hash, Integrity, Leaf, LeafIndex};
 use gatelog_e2e::{Server, TestLog, http_get, http_post, log_key};
+use gatelog_lab::sample::{Approval, SampleDevice, SampleRegistry};
 use serde_json::Value;
 
 fn post(log: &TestLog, path: &str, body: &[u8]) -> (u16, Value) {
@@ -144,7 +144,7 @@ fn one_registry_cannot_write_into_another_registrys_package() {
     let (direct, _) = log.submit(&a.publish_direct("shared", "1.0.0", b"a-tarball", 1_000));
     // Registry B logs a whole stage → approve → publish chain for a package
     // of the same name and version, trying to launder A's publish.
-    let key = gatelog_core::sample::device_key(3);
+    let key = gatelog_lab::sample::device_key(3);
     let (reg, _) = log.submit(&b.device_register("shared", "mallory", "k", &key, 1_100));
     let (stage, stage_hash) = log.submit(&b.stage("shared", "1.0.0", b"a-tarball", "m/r", 1_200));
     let (approve, _) = log.submit(&b.approve(

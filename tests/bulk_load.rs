@@ -75,7 +75,7 @@ fn a_bulk_loaded_log_serves_verified_proofs_and_refuses_a_second_load() {
     let entries = summary["entries"].as_u64().unwrap();
     assert_eq!(entries, 97 + 3 * 968);
     let vkey = summary["verifier_key"].as_str().unwrap().to_owned();
-    let registry_key = text(&run("gatelog", &["hammer", "--print-registry-key"]).stdout)
+    let registry_key = text(&run("gatelog-lab", &["hammer", "--print-registry-key"]).stdout)
         .trim()
         .to_owned();
 
@@ -183,7 +183,7 @@ fn a_bulk_loaded_log_serves_verified_proofs_and_refuses_a_second_load() {
     // The log keeps growing through its server: the hammer's releases
     // (numbered from 0) are new entries, not resubmissions of loaded ones.
     let out = run(
-        "gatelog",
+        "gatelog-lab",
         &[
             "hammer",
             "--log",

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::OnceLock;
 
-use gatelog_core::sample::SampleRegistry;
 use gatelog_e2e::{Server, http_post, log_key, run};
+use gatelog_lab::sample::SampleRegistry;
 use serde_json::Value;
 
 const ORIGIN: &str = "corruption.gatelog.test/log";

@@ -24,12 +24,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use gatelog_core::keys::{SignatureType, SignerKey};
 use gatelog_core::merkle::{verify_consistency, verify_inclusion};
-use gatelog_core::sample::SampleRegistry;
 use gatelog_core::{
     ConsistencyProof, Hash, InclusionProof, Leaf, LeafIndex, SignedCheckpoint, TreeSize,
     checkpoint, leaf_hash,
 };
 use gatelog_e2e::{Server, http_get, http_post};
+use gatelog_lab::sample::SampleRegistry;
 use serde_json::Value;
 
 const ORIGIN: &str = "crash.gatelog.test/log";

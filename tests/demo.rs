@@ -1,4 +1,4 @@
-//! `gatelog demo --no-wait`, as `make demo` runs it but without waiting for
+//! `gatelog-lab demo --no-wait`, as `make demo` runs it but without waiting for
 //! Ctrl-C: the real server and monitor, the whole story, both lockfiles.
 //! It must succeed, tell every attack, show the log's refusal and both
 //! verification outcomes, replace its previous run, refuse a folder that
@@ -7,16 +7,16 @@
 use std::net::TcpStream;
 use std::process::{Command, Output};
 
-use gatelog_core::sample::Story;
 use gatelog_e2e::binary;
+use gatelog_lab::sample::Story;
 
 fn demo(data: &std::path::Path) -> Output {
-    Command::new(binary("gatelog"))
+    Command::new(binary("gatelog-lab"))
         .args(["demo", "--no-wait", "--data"])
         .arg(data)
         .env("NO_COLOR", "1")
         .output()
-        .expect("run gatelog demo")
+        .expect("run gatelog-lab demo")
 }
 
 /// The `host:port` after `label http://` on the line that has it.

@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gatelog_core::Hash;
-use gatelog_core::sample::SampleRegistry;
 use gatelog_e2e::{Server, http_get, http_post, log_key, run};
+use gatelog_lab::sample::SampleRegistry;
 use serde_json::Value;
 
 const ORIGIN: &str = "diskfull.gatelog.test/log";

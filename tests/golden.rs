@@ -1,6 +1,6 @@
 //! The golden log: the scripted story (an honest registry's weeks of
 //! releases, then every 2026 attack pattern) written as a static c2sp tile
-//! log by a committed generator (`gatelog_core::sample::story`), served
+//! log by a committed generator (`gatelog_lab::sample::story`), served
 //! over real HTTP and audited by the real `gatelog-monitor` binary. Each
 //! chapter must fire exactly the rules it is written to show, and the JSON
 //! output must equal `golden/story-alerts.jsonl` byte for byte
@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::sync::Arc;
 
-use gatelog_core::sample::static_log::StaticLog;
-use gatelog_core::sample::story::{STORY_LOG_KEY_SEED, STORY_LOG_ORIGIN, STORY_RULES, Story};
 use gatelog_e2e::{FakeHttp, binary};
+use gatelog_lab::sample::static_log::StaticLog;
+use gatelog_lab::sample::story::{STORY_LOG_KEY_SEED, STORY_LOG_ORIGIN, STORY_RULES, Story};
 use gatelog_monitor::alert::RuleId;
 use serde_json::Value;
 

@@ -1,4 +1,4 @@
-//! `gatelog hammer` against the real server: a paced run with every kind of
+//! `gatelog-lab hammer` against the real server: a paced run with every kind of
 //! reader, then a reads-only run at the size it left.
 
 use gatelog_e2e::{Server, run};
@@ -7,7 +7,7 @@ use serde_json::Value;
 const ORIGIN: &str = "e2e.gatelog.test/hammer";
 
 fn hammer(args: &[&str]) -> Value {
-    let out = run("gatelog", &[&["hammer", "--json"], args].concat());
+    let out = run("gatelog-lab", &[&["hammer", "--json"], args].concat());
     assert!(
         out.status.success(),
         "hammer failed: {}",
@@ -19,10 +19,11 @@ fn hammer(args: &[&str]) -> Value {
 #[test]
 fn paced_writers_and_verifying_readers_then_reads_only() {
     let dir = tempfile::tempdir().unwrap();
-    let registry = String::from_utf8(run("gatelog", &["hammer", "--print-registry-key"]).stdout)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let registry =
+        String::from_utf8(run("gatelog-lab", &["hammer", "--print-registry-key"]).stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
     let server = Server::start_with(
         dir.path(),
         ORIGIN,

@@ -11,8 +11,8 @@
 use std::path::{Path, PathBuf};
 
 use gatelog_core::event::{DeviceKind, Integrity};
-use gatelog_core::sample::{Approval, SampleDevice, SampleRegistry, github_publisher};
 use gatelog_e2e::{TestLog, binary};
+use gatelog_lab::sample::{Approval, SampleDevice, SampleRegistry, github_publisher};
 use serde_json::Value;
 
 #[path = "lockfiles/action.rs"]

@@ -7,8 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use gatelog_core::sample::device_key;
 use gatelog_e2e::{FakeHttp, TestLog, binary, http_get, http_request};
+use gatelog_lab::sample::device_key;
 use serde_json::Value;
 
 const ORIGIN: &str = "monitor.gatelog.test/log";
@@ -21,7 +21,7 @@ const NO_SKEW: &str = "[rules]\ndisabled = [\"time-skew\"]\nrecency_clock = \"re
 
 /// The verifier key of `TestLog`'s registry (`registry.example`, seed 5).
 fn reg_key() -> String {
-    gatelog_core::sample::SampleRegistry::new("registry.example", 5)
+    gatelog_lab::sample::SampleRegistry::new("registry.example", 5)
         .verifier_key()
         .to_string()
 }
@@ -498,7 +498,7 @@ fn hook_command_and_test_alert_deliver_the_alert_json() {
 
 /// An event of `reg` for `package` at `time` with the JSON fields `body`.
 fn event_by(
-    reg: &gatelog_core::sample::SampleRegistry,
+    reg: &gatelog_lab::sample::SampleRegistry,
     package: &str,
     time: i64,
     body: &str,
@@ -506,7 +506,7 @@ fn event_by(
     let json = format!(
         r#"{{{body},"package":"{package}","registry":"{}","time":"{}"}}"#,
         reg.origin,
-        gatelog_core::sample::rfc3339(time)
+        gatelog_lab::sample::rfc3339(time)
     );
     reg.sign_json(&json).expect("valid event")
 }
@@ -515,7 +515,7 @@ const POLICY_REQUIRED: &str = r#""type":"policy-change","staged_publishing":"req
 
 #[test]
 fn another_registrys_chain_for_the_same_name_launders_nothing() {
-    let b = gatelog_core::sample::SampleRegistry::new("b.example", 6);
+    let b = gatelog_lab::sample::SampleRegistry::new("b.example", 6);
     let bkey = b.verifier_key().to_string();
     let log = TestLog::start_with(ORIGIN, &["--submitter-key", &bkey]);
     // Registry A (the TestLog's): `pkg` must be staged.

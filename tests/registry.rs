@@ -2,8 +2,8 @@
 //! helpers tests use to log events through its HTTP API.
 
 use gatelog_core::keys::{SignatureType, SignerKey};
-use gatelog_core::sample::{SampleRegistry, rfc3339};
 use gatelog_core::{Envelope, Hash, LeafIndex};
+use gatelog_lab::sample::{SampleRegistry, rfc3339};
 use serde_json::Value;
 
 use crate::{Server, http_post};

@@ -1,4 +1,4 @@
-//! The short soak, in CI: the real server, `gatelog hammer` at a steady
+//! The short soak, in CI: the real server, `gatelog-lab hammer` at a steady
 //! rate with verifying readers, and `gatelog-monitor` following as a
 //! daemon, for `GATELOG_SOAK_SECONDS` (default 60). Sampled every second:
 //! tree size, monitor progress and lag, server and monitor RSS. Asserted,
@@ -115,7 +115,7 @@ fn a_steady_load_with_a_following_monitor_stays_within_bounds() {
     std::fs::create_dir(&data).expect("mkdir");
     std::fs::write(data.join("log.key"), log_key(ORIGIN).to_private_text()).expect("key");
     let vkey = log_key(ORIGIN).verifier().to_string();
-    let out = run("gatelog", &["hammer", "--print-registry-key"]);
+    let out = run("gatelog-lab", &["hammer", "--print-registry-key"]);
     let registry = String::from_utf8(out.stdout)
         .expect("utf8")
         .trim()
@@ -156,7 +156,7 @@ fn a_steady_load_with_a_following_monitor_stays_within_bounds() {
             .expect("spawn gatelog-monitor"),
     );
     let report_path = dir.path().join("hammer.json");
-    let hammer = Command::new(binary("gatelog"))
+    let hammer = Command::new(binary("gatelog-lab"))
         .args(["hammer", "--log", &url, "--log-key", &vkey])
         .args([
             "--rate",
@@ -169,7 +169,7 @@ fn a_steady_load_with_a_following_monitor_stays_within_bounds() {
         .stdout(File::create(&report_path).expect("report"))
         .stderr(Stdio::null())
         .spawn()
-        .expect("spawn gatelog hammer");
+        .expect("spawn gatelog-lab hammer");
     let mut hammer = Killed(hammer);
 
     let started = Instant::now();

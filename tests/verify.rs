@@ -7,9 +7,9 @@ use std::process::Output;
 
 use gatelog_core::event::Integrity;
 use gatelog_core::keys::{SignatureType, SignerKey};
-use gatelog_core::sample::{SampleRegistry, device_key};
 use gatelog_core::{Envelope, Hash, LeafIndex};
 use gatelog_e2e::{TestLog, binary, log_key};
+use gatelog_lab::sample::{SampleRegistry, device_key};
 use serde_json::Value;
 
 #[path = "verify/lying.rs"]

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use gatelog_core::event::Integrity;
 use gatelog_core::keys::{SignatureType, SignerKey};
 use gatelog_core::note::{Note, NoteSignature};
-use gatelog_core::sample::device_key;
 use gatelog_e2e::{TestLog, binary, free_addr, http_get, http_post};
+use gatelog_lab::sample::device_key;
 
 const ORIGIN: &str = "witnessed.gatelog.test/log";
 const TIME: i64 = 1_780_000_000;

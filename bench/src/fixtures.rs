@@ -7,8 +7,8 @@ use gatelog_core::checkpoint::{Checkpoint, Origin};
 use gatelog_core::cosignature::{self, CosignatureVerifier};
 use gatelog_core::dsse::EVENT_PAYLOAD_TYPE;
 use gatelog_core::keys::{SignatureType, SignerKey, VerifierKey};
-use gatelog_core::sample::{SampleRegistry, device_key};
 use gatelog_core::{Envelope, Event, Hash, Keyring, Leaf, LeafIndex, TreeHead, TreeSize};
+use gatelog_lab::sample::{SampleRegistry, device_key};
 use gatelog_server::submitters::Submitters;
 
 /// A device-signed approval, the largest and most checked event a

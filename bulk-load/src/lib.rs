@@ -5,7 +5,7 @@
 //! 1 M, 10 M or 100 M entries without submitting them all over HTTP.
 //!
 //! - **Events:** the release chains of `gatelog hammer`
-//!   ([`gatelog_client::hammer::workload`]): device registrations, stages
+//!   ([`gatelog_lab::hammer::workload`]): device registrations, stages
 //!   from CI, approvals signed by the maintainer's device over the staged
 //!   leaf, and publishes, all signed by the hammer's sample registry. Each
 //!   event is decoded and validated as the server does on submission; the

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use gatelog_client::hammer::workload::{self, Workload};
+use gatelog_lab::hammer::workload::{self, Workload};
 use gatelog_server::clock::SystemClock;
 use gatelog_server::log::Log;
 use gatelog_server::metrics::Metrics;

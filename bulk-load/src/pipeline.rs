@@ -10,9 +10,9 @@
 
 use std::mem;
 
-use gatelog_client::hammer::workload::{self, Step, Workload};
 use gatelog_client::logclient::Ack;
 use gatelog_core::{Envelope, Event};
+use gatelog_lab::hammer::workload::{self, Step, Workload};
 use gatelog_server::sequencer::{Accepted, Sequencer, Submission, SubmitError};
 use gatelog_server::store::LogStore;
 use rayon::prelude::*;

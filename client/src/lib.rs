@@ -16,15 +16,12 @@
 //! - [`verify`]: `gatelog verify` and its reports (text, JSON, SARIF) and
 //!   offline bundles;
 //! - [`witnesses`]: the witness policy (c2sp.org/tlog-policy) a run needs;
-//! - [`cli`]: the command line and its exit codes;
-//! - [`hammer`]: a load generator with verifying readers, for benchmarks;
-//! - [`demo`]: `gatelog demo`, a guided run of a local log and monitor
-//!   through an organisation's releases and the attacks of 2026.
+//! - [`cli`]: the command line and its exit codes.
+//!
+//! The demo and the load generator are in `gatelog-lab`, not here.
 
 pub mod cli;
-pub mod demo;
 pub mod files;
-pub mod hammer;
 pub mod keygen;
 pub mod lockfile;
 pub mod logclient;

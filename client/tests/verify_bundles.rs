@@ -12,12 +12,12 @@ use gatelog_client::state::StateDir;
 use gatelog_core::event::Integrity;
 use gatelog_core::keys::{SignatureType, SignerKey};
 use gatelog_core::merkle::{inclusion_proof, inclusion_proof_nodes};
-use gatelog_core::sample::{SampleRegistry, device_key, rfc3339};
 use gatelog_core::tlog_proof::TlogProof;
 use gatelog_core::{
     Checkpoint, CompactRange, Envelope, Event, Hash, Leaf, LeafIndex, Origin, SignedCheckpoint,
     leaf_hash,
 };
+use gatelog_lab::sample::{SampleRegistry, device_key, rfc3339};
 use serde_json::{Value, json};
 
 const ORIGIN: &str = "bundles.gatelog.test/log";

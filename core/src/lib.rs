@@ -24,9 +24,6 @@
 //! - [`dsse`]: DSSE envelopes signed by submitters (registries).
 //! - [`event`], [`leaf`]: the gatelog event schema, its validation, the
 //!   device-bound approval statement and the leaf wrapper that is logged.
-//! - [`sample`]: a simulated registry with deterministic keys, the scripted
-//!   demo story (ordinary releases, then the attacks gatelog exposes) and an
-//!   in-memory static log of it, for tests, the demo and load tools.
 //! - [`evidence`]: errors that prove a log misbehaved, carrying the evidence.
 //! - [`policy`]: the release policy shared by client and monitor — whether
 //!   a `package@version` is acceptable, judged from its logged events.
@@ -51,7 +48,6 @@ pub mod merkle;
 pub mod multiproof;
 pub mod note;
 pub mod policy;
-pub mod sample;
 pub mod tile;
 pub mod tlog_proof;
 pub mod tree;

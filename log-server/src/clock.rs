@@ -138,7 +138,7 @@ fn human(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gatelog_core::sample::SampleRegistry;
+    use gatelog_lab::sample::SampleRegistry;
 
     fn event_at(unix_seconds: i64) -> gatelog_core::Event {
         let env = SampleRegistry::new("registry.example", 1).publish_direct(

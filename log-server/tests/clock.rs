@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use gatelog_core::keys::SignatureType;
-use gatelog_core::sample::SampleRegistry;
 use gatelog_core::{Event, Leaf, Origin, SignerKey};
+use gatelog_lab::sample::SampleRegistry;
 use gatelog_server::clock::ManualClock;
 use gatelog_server::keyfile::KeySource;
 use gatelog_server::log::Log;

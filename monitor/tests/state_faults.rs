@@ -19,8 +19,8 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::State as Shared;
 use axum::http::{StatusCode, Uri};
-use gatelog_core::sample::StaticLog;
-use gatelog_core::sample::story::{STORY_LOG_KEY_SEED, STORY_LOG_ORIGIN, Story};
+use gatelog_lab::sample::StaticLog;
+use gatelog_lab::sample::story::{STORY_LOG_KEY_SEED, STORY_LOG_ORIGIN, Story};
 use gatelog_monitor::fetch::LogReader;
 use gatelog_monitor::follow::{FollowError, Follower, Setup, StartAt};
 use gatelog_monitor::metrics::Metrics;

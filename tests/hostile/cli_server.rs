@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use gatelog_core::keys::{SignatureType, SignerKey};
-use gatelog_core::sample::SampleRegistry;
 use gatelog_e2e::{Server, http_post, log_key};
+use gatelog_lab::sample::SampleRegistry;
 
 use crate::cli::{CliCase, Vars, case};
 

@@ -10,9 +10,9 @@ use base64::engine::general_purpose::STANDARD;
 use gatelog_core::dsse::{EVENT_PAYLOAD_TYPE, MAX_ENVELOPE_SIZE, sign};
 use gatelog_core::event::Integrity;
 use gatelog_core::keys::{SignatureType, SignerKey};
-use gatelog_core::sample::device_key;
 use gatelog_core::{Envelope, Hash, LeafIndex};
 use gatelog_e2e::TestLog;
+use gatelog_lab::sample::device_key;
 
 use crate::http::{Table, Want, err};
 

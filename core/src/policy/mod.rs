@@ -28,9 +28,6 @@ mod config;
 mod evaluate;
 mod verdict;
 
-#[cfg(test)]
-mod tests;
-
 pub use config::{Policy, TrustedPublisherRule, matches};
 pub use evaluate::evaluate;
 pub use verdict::{Finding, LoggedEvent, Rule, Verdict};

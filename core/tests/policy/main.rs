@@ -5,12 +5,12 @@ use ed25519_dalek::SigningKey;
 
 use semver::Version;
 
-use super::*;
-use crate::dsse::Envelope;
-use crate::event::{DeviceKind, Event, EventBody, Integrity, PackageName};
-use crate::hash::{Hash, leaf_hash};
-use crate::sample::{SampleRegistry, device_key, rfc3339};
-use crate::tree::LeafIndex;
+use gatelog_core::dsse::Envelope;
+use gatelog_core::event::{DeviceKind, Event, EventBody, Integrity, PackageName};
+use gatelog_core::hash::{Hash, leaf_hash};
+use gatelog_core::policy::*;
+use gatelog_core::tree::LeafIndex;
+use gatelog_lab::sample::{SampleRegistry, device_key, rfc3339};
 
 const PKG: &str = "@acme/widget";
 const VER: &str = "1.0.0";

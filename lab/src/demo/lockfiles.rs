@@ -1,11 +1,11 @@
 //! The two lockfiles of the demo and their verification with the real
-//! `gatelog verify` command (this executable, run as a child process, with
+//! `gatelog verify` command (the `gatelog` binary next to this one, run as a child process, with
 //! `--format json` so the demo can check every failure it reports).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use gatelog_core::sample::{Release, Story};
+use crate::sample::{Release, Story};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -447,7 +447,7 @@ fn summary(run: &Verified) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gatelog_core::sample::Story;
+    use crate::sample::Story;
 
     #[test]
     fn lockfiles_hold_every_release_and_parse() {
@@ -455,7 +455,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let releases = story.honest_releases();
         let path = write(dir.path(), "app", "https://registry.demo.test", &releases).unwrap();
-        let lock = crate::lockfile::load(&path).unwrap();
+        let lock = gatelog_client::lockfile::load(&path).unwrap();
         let got: Vec<(String, String)> = lock
             .registry_packages()
             .map(|p| (p.name.clone(), p.version.clone().unwrap()))

@@ -1,6 +1,6 @@
-//! `gatelog demo`: what gatelog is for, in a few minutes, with the real
+//! `gatelog-lab demo` (`make demo`): what gatelog is for, in a few minutes, with the real
 //! binaries. It starts a `gatelog-server` and a `gatelog-monitor` on
-//! loopback, plays the scripted story of [`gatelog_core::sample::story`]
+//! loopback, plays the scripted story of [`crate::sample::story`]
 //! into the log (six ordinary weeks of an npm organisation, then the
 //! attacks of May 2026), shows the monitor's alerts after each attack,
 //! checks an honest and an attacked lockfile with `gatelog verify`, and
@@ -27,11 +27,11 @@ pub mod show;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use gatelog_core::sample::Story;
-use gatelog_core::sample::story::STORY_LOG_ORIGIN;
+use crate::sample::Story;
+use crate::sample::story::STORY_LOG_ORIGIN;
 
-use crate::keygen::{self, KeyRole};
-use crate::logclient::LogClient;
+use gatelog_client::keygen::{self, KeyRole};
+use gatelog_client::logclient::LogClient;
 use lockfiles::VerifyCommand;
 use play::{Played, Verdict};
 use processes::{LogServer, LogSetup, Monitor, MonitorSetup};
@@ -44,7 +44,7 @@ const MARKER: &str = ".gatelog-demo";
 /// Exit code after Ctrl-C (128 + SIGINT), as shells report it.
 const EXIT_INTERRUPTED: u8 = 130;
 
-/// What `gatelog demo` was asked to do.
+/// What `gatelog-lab demo` was asked to do.
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
     /// The data folder (log, monitor state, lockfiles, logs).
@@ -169,7 +169,7 @@ struct Ending {
 impl Ending {
     fn show_next_steps(&self, out: &Out, data: &Path) {
         out.heading("The log and the monitor keep running. Try:");
-        let exe = std::env::current_exe()
+        let exe = processes::sibling("gatelog")
             .ok()
             .map(|p| relative(&p))
             .unwrap_or_else(|| "gatelog".to_owned());
@@ -179,7 +179,7 @@ impl Ending {
             format!(
                 "curl '{}/v1/bundle?registry={}&package={}&version={version}'",
                 self.log_url,
-                gatelog_core::sample::story::STORY_REGISTRY_HOST,
+                crate::sample::story::STORY_REGISTRY_HOST,
                 package.replace('@', "%40").replace('/', "%2F")
             ),
             format!("curl {}", self.metrics_url),
@@ -233,7 +233,7 @@ fn prepare(data: &Path) -> Result<bool, DemoError> {
     std::fs::create_dir_all(data).map_err(setup)?;
     std::fs::write(
         data.join(MARKER),
-        "made by `gatelog demo`; the next demo run removes this folder\n",
+        "made by `gatelog-lab demo`; the next demo run removes this folder\n",
     )
     .map_err(setup)?;
     Ok(previous)
@@ -242,8 +242,7 @@ fn prepare(data: &Path) -> Result<bool, DemoError> {
 /// Everything up to the summary; the children it starts live in `running`.
 async fn demo(out: &Out, opts: &DemoOptions, running: &mut Running) -> Result<Ending, DemoError> {
     let data = &opts.data;
-    let exe = std::env::current_exe()
-        .map_err(|e| DemoError::Setup(format!("cannot find the gatelog executable: {e}")))?;
+    let exe = processes::sibling("gatelog")?;
     let server_bin = processes::sibling("gatelog-server")?;
     let monitor_bin = processes::sibling("gatelog-monitor")?;
     let mut story = Story::new();

@@ -6,14 +6,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use crate::sample::{Chapter, Story};
 use gatelog_core::event::EventBody;
-use gatelog_core::sample::{Chapter, Story};
 use gatelog_core::{Event, Hash};
 
 use super::DemoError;
 use super::processes::{Alert, Monitor};
 use super::show::{Colour, Out, count, day, list, when};
-use crate::logclient::{ClientError, LogClient};
+use gatelog_client::logclient::{ClientError, LogClient};
 
 /// How long the monitor may take to catch up after a chapter.
 const MONITOR_WAIT: Duration = Duration::from_secs(10);

@@ -22,16 +22,16 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// The path of `name` in the folder of the running executable.
 pub fn sibling(name: &str) -> Result<PathBuf, DemoError> {
     let exe = std::env::current_exe()
-        .map_err(|e| DemoError::Setup(format!("cannot find the gatelog executable: {e}")))?;
+        .map_err(|e| DemoError::Setup(format!("cannot find the gatelog-lab executable: {e}")))?;
     let dir = exe
         .parent()
-        .ok_or_else(|| DemoError::Setup("the gatelog executable has no folder".into()))?;
+        .ok_or_else(|| DemoError::Setup("the gatelog-lab executable has no folder".into()))?;
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     if path.is_file() {
         Ok(path)
     } else {
         Err(DemoError::Setup(format!(
-            "{} is missing: the demo runs it from the folder of this gatelog binary. \
+            "{} is missing: the demo runs it from the folder of this gatelog-lab binary. \
              Build every binary first with `cargo build --bins` (or run `make demo`)",
             path.display()
         )))

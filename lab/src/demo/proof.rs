@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::DemoError;
 use super::play::Pick;
 use super::show::{Colour, Out};
-use crate::logclient::LogClient;
+use gatelog_client::logclient::LogClient;
 
 /// Fetches the inclusion proof of `pick` and checks it by hand; returns
 /// whether the computed root matches the signed one.

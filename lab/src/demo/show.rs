@@ -140,13 +140,13 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// `YYYY-MM-DD HH:MM` of a registry time (seconds since the epoch).
 pub fn when(unix_seconds: i64) -> String {
-    let text = gatelog_core::sample::rfc3339(unix_seconds);
+    let text = crate::sample::rfc3339(unix_seconds);
     text.get(..16).unwrap_or(&text).replacen('T', " ", 1)
 }
 
 /// `YYYY-MM-DD` of a registry time.
 pub fn day(unix_seconds: i64) -> String {
-    let text = gatelog_core::sample::rfc3339(unix_seconds);
+    let text = crate::sample::rfc3339(unix_seconds);
     text.get(..10).unwrap_or(&text).to_owned()
 }
 

@@ -1,4 +1,4 @@
-//! `gatelog hammer`: a load generator with verifying readers.
+//! `gatelog-lab hammer`: a load generator with verifying readers.
 //!
 //! Writers ([`writers`]) submit release chains ([`workload`]) through the
 //! batch endpoint (or one event per request) and verify every
@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use gatelog_core::TreeHead;
 
-use crate::logclient::{ClientError, LogClient};
+use gatelog_client::logclient::{ClientError, LogClient};
 use pace::Schedule;
 pub use report::{Latency, Report};
 use report::{Reads, Samples, process_usage};
@@ -156,7 +156,7 @@ fn count_error(shared: &Shared, e: &ClientError) {
 pub async fn run(
     config: &HammerConfig,
     log_key: gatelog_core::VerifierKey,
-    registry: gatelog_core::sample::SampleRegistry,
+    registry: crate::sample::SampleRegistry,
 ) -> Result<Report, HammerError> {
     if !is_loopback(&config.log) {
         return Err(HammerError::NotLoopback(config.log.clone()));

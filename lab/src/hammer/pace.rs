@@ -1,4 +1,4 @@
-//! Paced, open-loop offered load for `gatelog hammer --rate`.
+//! Paced, open-loop offered load for `gatelog-lab hammer --rate`.
 //!
 //! A closed-loop writer sends its next request only after the previous
 //! answer, so a slow log slows the writers down and the latency they

@@ -36,9 +36,9 @@ impl XorShift {
 
 /// Checks `new` against `old` with a consistency proof from the log.
 async fn prove(shared: &Shared, old: &SignedCheckpoint, new: &SignedCheckpoint) {
-    match crate::verify::prove(Some(&shared.client), old, new).await {
+    match gatelog_client::verify::prove(Some(&shared.client), old, new).await {
         Ok(()) => {}
-        Err(crate::verify::VerifyError::Log(e)) => count_error(shared, &e),
+        Err(gatelog_client::verify::VerifyError::Log(e)) => count_error(shared, &e),
         Err(e) => {
             shared.failures.fetch_add(1, Ordering::Relaxed);
             eprintln!("VERIFICATION FAILURE: {e}");

@@ -19,7 +19,7 @@ use gatelog_core::{LeafIndex, TreeHead, leaf_hash};
 
 use super::readers::XorShift;
 use super::{Shared, count_error};
-use crate::logclient::ClientError;
+use gatelog_client::logclient::ClientError;
 
 /// Bytes of tiles kept before the cache starts over (partial tiles at the
 /// tree's right edge are replaced by wider ones as it grows).

@@ -13,11 +13,11 @@ use std::ops::Range;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::sample::{SampleRegistry, device_key};
 use ed25519_dalek::SigningKey;
-use gatelog_core::sample::{SampleRegistry, device_key};
 use gatelog_core::{Envelope, LeafIndex};
 
-use crate::logclient::Ack;
+use gatelog_client::logclient::Ack;
 
 /// What a submitted envelope was, so its acknowledgement can be followed up.
 #[derive(Clone, Debug)]

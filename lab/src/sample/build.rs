@@ -8,15 +8,15 @@ use ed25519_dalek::SigningKey;
 use semver::Version;
 
 use super::{SampleRegistry, device_key, rfc3339};
-use crate::dsse::Envelope;
-use crate::event::{
+use gatelog_core::dsse::Envelope;
+use gatelog_core::event::{
     ApprovalContext, Approve, Device, DeviceChange, DeviceKind, DeviceRef, Event, EventBody,
     EventError, Integrity, MaintainerChange, PackageName, PolicyChange, Publish, Publisher,
     PublisherKind, Registry, Reject, Stage, StagedPublishing, Timestamp, TrustedPublisher,
     TrustedPublisherMode, VersionChange, Via, sign_approval,
 };
-use crate::hash::Hash;
-use crate::tree::LeafIndex;
+use gatelog_core::hash::Hash;
+use gatelog_core::tree::LeafIndex;
 
 /// The OIDC issuer of GitHub Actions.
 pub const GITHUB_ACTIONS_ISSUER: &str = "https://token.actions.githubusercontent.com";

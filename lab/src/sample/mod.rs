@@ -30,11 +30,11 @@ use ed25519_dalek::SigningKey;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::dsse::Envelope;
-use crate::event::{Event, EventError, Integrity, approval_statement, sign_approval};
-use crate::hash::Hash;
-use crate::keys::{SignatureType, SignerKey, VerifierKey};
-use crate::tree::LeafIndex;
+use gatelog_core::dsse::Envelope;
+use gatelog_core::event::{Event, EventError, Integrity, approval_statement, sign_approval};
+use gatelog_core::hash::Hash;
+use gatelog_core::keys::{SignatureType, SignerKey, VerifierKey};
+use gatelog_core::tree::LeafIndex;
 
 /// A registry that signs events with a key derived from a seed.
 pub struct SampleRegistry {
@@ -138,7 +138,7 @@ impl SampleRegistry {
         let device_json = match device {
             Some((id, key)) => {
                 let statement = approval_statement(
-                    &crate::event::PackageName::parse(package).expect("sample package name"),
+                    &gatelog_core::event::PackageName::parse(package).expect("sample package name"),
                     &semver::Version::parse(version).expect("sample version"),
                     &integrity,
                     stage_leaf_hash,

@@ -7,17 +7,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::checkpoint::{Checkpoint, Origin};
-use crate::compact::CompactRange;
-use crate::dsse::Envelope;
-use crate::event::Event;
-use crate::hash::{Hash, leaf_hash};
-use crate::keys::{SignatureType, SignerKey, VerifierKey};
-use crate::leaf::Leaf;
-use crate::tile::{
+use gatelog_core::checkpoint::{Checkpoint, Origin};
+use gatelog_core::compact::CompactRange;
+use gatelog_core::dsse::Envelope;
+use gatelog_core::event::Event;
+use gatelog_core::hash::{Hash, leaf_hash};
+use gatelog_core::keys::{SignatureType, SignerKey, VerifierKey};
+use gatelog_core::leaf::Leaf;
+use gatelog_core::tile::{
     encode_entry_bundle, encode_tile, entry_tiles_for_size, tile_hash_ids, tiles_for_size,
 };
-use crate::tree::{LeafIndex, TreeHead, TreeSize};
+use gatelog_core::tree::{LeafIndex, TreeHead, TreeSize};
 
 /// Path of the signed checkpoint among [`StaticLog::files`].
 pub const CHECKPOINT_PATH: &str = "checkpoint";

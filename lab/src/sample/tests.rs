@@ -3,12 +3,12 @@
 use ed25519_dalek::SigningKey;
 
 use super::*;
-use crate::dsse::{Envelope, Keyring};
-use crate::event::{
+use gatelog_core::dsse::{Envelope, Keyring};
+use gatelog_core::event::{
     ApprovalContext, DeviceKind, Event, EventBody, StagedPublishing, TrustedPublisherMode, Via,
 };
-use crate::hash::Hash;
-use crate::tree::LeafIndex;
+use gatelog_core::hash::Hash;
+use gatelog_core::tree::LeafIndex;
 
 #[test]
 fn sample_events_are_valid_and_signed_by_the_registry() {
@@ -204,7 +204,7 @@ fn invalid_sample_events_are_refused_or_panic() {
         key: Some(device_key(1)),
         ..SampleDevice::code("phone", DeviceKind::Totp)
     };
-    let body = EventBody::DeviceRegister(crate::event::DeviceChange {
+    let body = EventBody::DeviceRegister(gatelog_core::event::DeviceChange {
         maintainer: "alice".into(),
         device: totp_with_key.device(),
     });

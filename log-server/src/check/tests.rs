@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use gatelog_core::keys::SignatureType;
-use gatelog_core::sample::SampleRegistry;
 use gatelog_core::{CompactRange, Hash, LeafIndex, Origin, SignerKey, leaf_hash};
+use gatelog_lab::sample::SampleRegistry;
 
 use super::*;
 use crate::log::recover;

@@ -13,7 +13,7 @@ use gatelog_core::keys::SignatureType;
 use gatelog_core::merkle::{
     ConsistencyProof, root_of_leaf_hashes, verify_consistency, verify_inclusion,
 };
-use gatelog_core::sample::{SampleRegistry, device_key};
+use gatelog_lab::sample::{SampleRegistry, device_key};
 use gatelog_core::tile::{TilePath, parse_entry_bundle, tile_hashes};
 use gatelog_core::{
     Envelope, Hash, InclusionProof, LeafIndex, SignerKey, TreeHead, TreeSize, checkpoint, leaf_hash,

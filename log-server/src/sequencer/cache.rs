@@ -159,7 +159,7 @@ pub fn device_change(event: &Event, index: LeafIndex) -> Option<(DeviceId, Devic
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gatelog_core::sample::{SampleDevice, SampleRegistry, device_key};
+    use gatelog_lab::sample::{SampleDevice, SampleRegistry, device_key};
 
     fn event(reg: &SampleRegistry, n: u64) -> (Hash, Arc<Event>) {
         let env = reg.publish_direct("p", &format!("1.0.{n}"), b"x", 1);

@@ -6,10 +6,10 @@ use std::sync::atomic::AtomicU64;
 
 use gatelog_core::keys::SignatureType;
 use gatelog_core::merkle::{root_from_nodes, root_nodes, verify_inclusion};
-use gatelog_core::sample::{SampleRegistry, device_key};
 use gatelog_core::{
     Envelope, Event, Leaf, LeafIndex, Origin, SignerKey, TreeHead, TreeSize, checkpoint,
 };
+use gatelog_lab::sample::{SampleRegistry, device_key};
 use tokio::sync::oneshot;
 
 use super::*;

@@ -56,8 +56,8 @@ fn span(seconds: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use gatelog_core::sample::rfc3339;
     use gatelog_core::{Event, Hash};
+    use gatelog_lab::sample::rfc3339;
 
     use super::super::{Engine, Entry, RuleConfig};
     use crate::alert::{RuleId, Severity};

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use gatelog_core::event::{approval_statement, sign_approval};
-use gatelog_core::sample::{device_key, rfc3339};
 use gatelog_core::{Event, Hash, Integrity, LeafIndex, PackageName};
+use gatelog_lab::sample::{device_key, rfc3339};
 
 use super::{Engine, Entry, Finding, RuleConfig};
 use crate::alert::RuleId;

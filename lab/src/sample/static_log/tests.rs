@@ -5,14 +5,14 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::checkpoint;
-use crate::merkle::root_of_leaf_hashes;
 use crate::sample::SampleRegistry;
-use crate::tile::{
+use gatelog_core::checkpoint;
+use gatelog_core::merkle::root_of_leaf_hashes;
+use gatelog_core::tile::{
     EntryTile, TILE_HEIGHT, Tile, TilePath, node_hash_from_tile, parse_entry_bundle_for_tile,
     parse_tile_path, tile_hashes,
 };
-use crate::tree::NodeId;
+use gatelog_core::tree::NodeId;
 
 /// Checks every file of `log` against its leaves: the checkpoint verifies
 /// and holds the root recomputed from the leaves; every hash of every tile,

@@ -4,8 +4,8 @@
 
 use super::Signer;
 use super::script::{DAY, Dev, HOUR, MINUTE, PACKAGES, Pkg, Script, context, tarball};
-use crate::event::{StagedPublishing, TrustedPublisherMode};
 use crate::sample::build::github_publisher;
+use gatelog_core::event::{StagedPublishing, TrustedPublisherMode};
 
 /// 2026-03-16T09:00:00Z, a Monday: setup.
 const SETUP: i64 = 1_773_651_600;

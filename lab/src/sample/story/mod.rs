@@ -9,7 +9,7 @@
 //! told where the log put it ([`Story::logged`]) before it builds the next.
 //!
 //! ```
-//! # use gatelog_core::sample::{StaticLog, Story};
+//! # use gatelog_lab::sample::{StaticLog, Story};
 //! let mut story = Story::new();
 //! let mut log = StaticLog::new("demo.log.test/gatelog", 1);
 //! while let Some(step) = story.next_step() {
@@ -80,7 +80,7 @@
 //! # Releases and `gatelog verify`
 //!
 //! [`Story::honest_releases`] are the publishes of non-attack chapters;
-//! each passes [`crate::policy::evaluate`] with the default policy.
+//! each passes [`gatelog_core::policy::evaluate`] with the default policy.
 //! [`Story::attacked_releases`] are every publish of an attack chapter, each
 //! with the rules `gatelog verify` (default policy, the lockfile holding the
 //! published digest) reports in [`Release::verify_rules`]. Direct publishes
@@ -100,10 +100,10 @@ mod tests;
 
 use super::build::{Approval, SampleDevice};
 use super::{SampleRegistry, StaticLog, device_key};
-use crate::dsse::Envelope;
-use crate::event::{ApprovalContext, EventBody, Integrity};
-use crate::hash::Hash;
-use crate::tree::LeafIndex;
+use gatelog_core::dsse::Envelope;
+use gatelog_core::event::{ApprovalContext, EventBody, Integrity};
+use gatelog_core::hash::Hash;
+use gatelog_core::tree::LeafIndex;
 
 /// Host of the story's registry; its key is named after it.
 pub const STORY_REGISTRY_HOST: &str = "registry.demo.test";

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use super::{Action, Chapter, Planned, Release, Signer};
-use crate::event::{
+use crate::sample::build::{SampleDevice, github_publisher, trusted_github};
+use gatelog_core::event::{
     ApprovalContext, DeviceChange, DeviceKind, EventBody, Integrity, MaintainerChange,
     PolicyChange, Publish, Publisher, Stage, StagedPublishing, TrustedPublisherMode, Via,
 };
-use crate::hash::Hash;
-use crate::sample::build::{SampleDevice, github_publisher, trusted_github};
+use gatelog_core::hash::Hash;
 
 pub(super) const MINUTE: i64 = 60;
 pub(super) const HOUR: i64 = 60 * MINUTE;

@@ -8,13 +8,13 @@ mod rules;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
-use crate::dsse::Keyring;
-use crate::event::{Event, EventBody, PackageName};
-use crate::hash::leaf_hash;
-use crate::leaf::Leaf;
-use crate::policy::{LoggedEvent, Policy, evaluate};
 use crate::sample::static_log::tests::check_files;
-use crate::tree::TreeSize;
+use gatelog_core::dsse::Keyring;
+use gatelog_core::event::{Event, EventBody, PackageName};
+use gatelog_core::hash::leaf_hash;
+use gatelog_core::leaf::Leaf;
+use gatelog_core::policy::{LoggedEvent, Policy, evaluate};
+use gatelog_core::tree::TreeSize;
 
 /// Plays the whole story into a static log, keeping the steps.
 fn play() -> (StaticLog, Story, Vec<Step>) {

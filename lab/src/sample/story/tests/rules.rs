@@ -6,12 +6,12 @@ use std::collections::{BTreeSet, HashMap};
 
 use ed25519_dalek::VerifyingKey;
 
-use crate::event::{
+use gatelog_core::event::{
     Approve, DeviceKind, EventBody, Integrity, PolicyChange, PublisherKind, StagedPublishing,
     TrustedPublisherMode, Via,
 };
-use crate::policy::LoggedEvent;
-use crate::tree::LeafIndex;
+use gatelog_core::policy::LoggedEvent;
+use gatelog_core::tree::LeafIndex;
 
 /// Approvals faster than this after their stage are rubber stamps.
 const RUBBER_STAMP_SECONDS: i64 = 60;
