@@ -82,6 +82,10 @@ impl From<SubmitError> for ApiError {
     fn from(e: SubmitError) -> ApiError {
         match e {
             SubmitError::Reference(r) => ApiError::bad_request("bad_reference", r.to_string()),
+            SubmitError::Leaf(l @ gatelog_core::LeafError::TooLarge { .. }) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", l.to_string())
+            }
+            SubmitError::Leaf(l) => ApiError::bad_request("bad_envelope", l.to_string()),
             SubmitError::Busy => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
@@ -127,5 +131,28 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leaf_too_large_is_the_submitters_fault_and_storage_is_the_logs() {
+        let too_large = SubmitError::Leaf(gatelog_core::LeafError::TooLarge {
+            size: 70_000,
+            max: gatelog_core::leaf::MAX_LEAF_SIZE,
+        });
+        let e = ApiError::from(too_large);
+        assert_eq!(
+            (e.status, e.code),
+            (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+        );
+        assert!(e.message.contains("70000 bytes"), "{}", e.message);
+        assert_eq!(e.retry_after, None);
+        let storage = ApiError::from(SubmitError::Storage("/var/lib/db: EIO".into()));
+        assert_eq!(storage.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(!storage.message.contains("/var/lib"), "{}", storage.message);
     }
 }

@@ -143,6 +143,10 @@ pub enum SubmitError {
     /// The log's disk is full; nothing was acknowledged. Retry later.
     #[error("the log's disk is full, nothing was logged: {0}")]
     DiskFull(String),
+    /// The envelope cannot be made into a leaf (larger than a leaf may
+    /// be, once wrapped): a fault of the submission, not of the log.
+    #[error("the envelope cannot be logged: {0}")]
+    Leaf(#[source] gatelog_core::LeafError),
     /// The pool is full. Retry later.
     #[error("the log is busy")]
     Busy,
@@ -347,9 +351,7 @@ impl<S: LogStore> Sequencer<S> {
             let leaf = match Leaf::new(logged_at, prev, sub.envelope) {
                 Ok(leaf) => leaf,
                 Err(e) => {
-                    let _ = sub
-                        .reply
-                        .send(Err(SubmitError::Storage(format!("cannot build leaf: {e}"))));
+                    let _ = sub.reply.send(Err(SubmitError::Leaf(e)));
                     continue;
                 }
             };
@@ -535,9 +537,7 @@ impl<S: LogStore> Sequencer<S> {
                 root: self.range.root(),
             },
         );
-        let note = cp
-            .sign(&self.key)
-            .map_err(|e| StoreError::Corrupt(format!("cannot sign checkpoint: {e}")))?;
+        let note = cp.sign(&self.key).map_err(StoreError::Signing)?;
         self.store
             .put_checkpoint(self.state.size, &note.to_bytes())?;
         Ok(Arc::new(SignedCheckpoint {

@@ -51,7 +51,11 @@ pub enum StoreError {
     /// A proof was requested that cannot exist (e.g. index beyond the size).
     #[error(transparent)]
     Proof(#[from] ProofError),
+    /// The log key could not sign a checkpoint: nothing new is published.
+    #[error("cannot sign the checkpoint: {0}")]
+    Signing(#[source] gatelog_core::checkpoint::CheckpointError),
     /// A failure injected by a test.
+    #[cfg(test)]
     #[error("injected fault: {0}")]
     Injected(&'static str),
 }
