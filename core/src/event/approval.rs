@@ -1,4 +1,4 @@
-//! Device-bound approvals (design §2): a signing device signs a statement
+//! Device-bound approvals (docs/formats.md, "Events"): a signing device signs a statement
 //! naming exactly the tarball and the logged stage event it approves, with
 //! the key that its `device-register` event put in the log. A verifier needs
 //! nothing but the log to check that a human's authenticator approved this

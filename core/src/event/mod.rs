@@ -1,4 +1,4 @@
-//! The gatelog event schema (design §2 "Events"): what registries sign and
+//! The gatelog event schema (docs/formats.md, "Events"): what registries sign and
 //! the log records, its strict parsing and validation, the references
 //! between events, and the device-bound approval statement.
 //!

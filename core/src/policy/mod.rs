@@ -1,4 +1,4 @@
-//! Release policy (design §4 rules, §5 client policy): whether one
+//! Release policy (the rules of docs/client.md): whether one
 //! `package@version` is acceptable, judged from the events the log holds.
 //! The install-time client (`gatelog verify`) and the monitor share it, so
 //! both reach the same verdict from the same facts.
