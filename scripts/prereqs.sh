@@ -5,7 +5,9 @@
 #
 #   scripts/prereqs.sh          build and test: cc, c++, make, libclang
 #                               (the rocksdb crate compiles RocksDB's C++
-#                               and generates its bindings with bindgen)
+#                               and generates its bindings with bindgen),
+#                               and Debian's chromium (the explorer's
+#                               browser tests drive it headless)
 #   scripts/prereqs.sh bench    the above, plus python3 and its venv module
 #                               (the report scripts and the pymerkle peer)
 #
@@ -26,6 +28,8 @@ command -v make >/dev/null 2>&1 || missing+=(make)
 # bindgen loads libclang at run time; scripts/find-libclang.sh looks for it
 # the way bindgen does (libclang-cpp does not count).
 scripts/find-libclang.sh >/dev/null || missing+=(libclang-dev clang)
+# tests/explorer.rs runs the explorer's pages in /usr/bin/chromium.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ "$purpose" = bench ]; then
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)

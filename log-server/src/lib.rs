@@ -123,6 +123,7 @@ pub fn start<S: LogStore>(
             clock,
             limits: settings.skew,
         },
+        log_key: log.key.verifier(),
     });
     if let Some(witnesses) = settings.witnesses {
         let store: Arc<dyn LogStore> = log.store.clone();

@@ -69,6 +69,14 @@ impl Submitters {
         self.keyring.len()
     }
 
+    /// The allowlisted registries' names (hosts), sorted, each once.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.names.values().cloned().collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// Whether the allowlist is empty (then nothing can be submitted).
     pub fn is_empty(&self) -> bool {
         self.keyring.is_empty()

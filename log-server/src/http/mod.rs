@@ -6,11 +6,14 @@
 //! - reads: `GET /v1/entries/{index}`, `GET /v1/proofs/inclusion`,
 //!   `GET /v1/proofs/consistency`, `GET /v1/events`, `GET /v1/bundle`,
 //!   `POST /v1/bundles` ([`query`]);
-//! - operations: `GET /healthz`, `GET /metrics`.
+//! - operations: `GET /healthz`, `GET /metrics`;
+//! - the web explorer: `GET /`, `/package`, `/entry/{index}`, `/tree`
+//!   ([`explorer`]).
 
 pub mod bundles;
 pub mod direct_json;
 pub mod error;
+pub mod explorer;
 pub mod guard;
 pub mod integrity;
 pub mod json;
@@ -57,6 +60,8 @@ pub struct AppState {
     pub origin: String,
     /// Flags registry times far from the log clock.
     pub skew: crate::clock::SkewCheck,
+    /// The log's own verifier key, pinned in the explorer's pages.
+    pub log_key: gatelog_core::keys::VerifierKey,
 }
 
 /// The router, with the [`guard`] (in-flight, failed-authentication and
@@ -75,6 +80,7 @@ pub fn app(state: Arc<AppState>, request_timeout: Duration, guard: guard::GuardC
         .route("/v1/bundles", post(query::bundles_many))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .merge(explorer::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -49,12 +49,16 @@ fn size_for(state: &AppState, asked: Option<u64>) -> Result<TreeSize, ApiError> 
     }
 }
 
-/// Reads leaves and their inclusion proofs at `size` with one hash read.
-fn entries_with_proofs(
+/// One checked entry: its index, leaf bytes, leaf hash and inclusion proof.
+pub type CheckedEntry = (LeafIndex, Vec<u8>, Hash, InclusionProof);
+
+/// Reads leaves and their inclusion proofs at `size` with one hash read,
+/// each checked against the stored tree.
+pub fn checked_entries(
     store: &dyn LogStore,
     indexes: &[LeafIndex],
     size: TreeSize,
-) -> Result<Vec<Value>, StoreError> {
+) -> Result<Vec<CheckedEntry>, StoreError> {
     let mut ids: Vec<NodeId> = Vec::new();
     let mut spans = Vec::with_capacity(indexes.len());
     for &i in indexes {
@@ -73,22 +77,53 @@ fn entries_with_proofs(
             .ok_or_else(|| StoreError::Missing(format!("leaf {i}")))?;
         let proof: InclusionProof = inclusion_proof(i, size, &hashes[start + 1..start + 1 + n])?;
         integrity::check_entry(i, &leaf, &hashes[start], &proof, &root)?;
-        out.push(entry_json(i, &leaf, hashes[start], &proof));
+        out.push((i, leaf, hashes[start], proof));
     }
     Ok(out)
 }
 
-/// One entry and its inclusion proof at `size`, as JSON, checked against
-/// the stored tree: one point read of the leaf and one read of the lowest
-/// proof hashes (the upper levels are
-/// in memory). That is cheap enough to run on the async worker: handing it
-/// to the blocking pool costs more than the reads.
-fn entry_answer(
+/// [`checked_entries`] as the JSON of `GET /v1/events`.
+fn entries_with_proofs(
+    store: &dyn LogStore,
+    indexes: &[LeafIndex],
+    size: TreeSize,
+) -> Result<Vec<Value>, StoreError> {
+    Ok(checked_entries(store, indexes, size)?
+        .iter()
+        .map(|(i, leaf, hash, proof)| entry_json(*i, leaf, *hash, proof))
+        .collect())
+}
+
+/// A package's events at one registry after `after`, at most `limit`,
+/// among the first `size` entries; and the `after` of the next page when
+/// this one is full.
+pub fn package_page(
+    store: &dyn LogStore,
+    registry: String,
+    name: &PackageName,
+    after: Option<LeafIndex>,
+    limit: usize,
+    size: TreeSize,
+) -> Result<(Vec<LeafIndex>, Option<u64>), StoreError> {
+    let key = IndexKey::Package(registry, name.as_str().to_owned());
+    let indexes: Vec<LeafIndex> = store
+        .scan(&key, after, limit)?
+        .into_iter()
+        .filter(|i| size.contains(*i))
+        .collect();
+    let next = (indexes.len() == limit).then(|| indexes[limit - 1].0);
+    Ok((indexes, next))
+}
+
+/// One entry and its inclusion proof at `size`, checked against the
+/// stored tree: one point read of the leaf and one read of the lowest
+/// proof hashes (the upper levels are in memory).
+pub fn read_entry(
     store: &dyn LogStore,
     index: LeafIndex,
     size: TreeSize,
-) -> Result<Response, ApiError> {
-    let nodes = inclusion_proof_nodes(index, size).map_err(StoreError::from)?;
+) -> Result<(Vec<u8>, Hash, InclusionProof), StoreError> {
+    let nodes = inclusion_proof_nodes(index, size)?;
     let mut ids = Vec::with_capacity(nodes.len() + 1);
     ids.push(NodeId::leaf(index));
     ids.extend(nodes);
@@ -97,13 +132,25 @@ fn entry_answer(
         .read_leaves(index.0, 1)?
         .pop()
         .ok_or_else(|| StoreError::Missing(format!("leaf {index}")))?;
-    let proof = inclusion_proof(index, size, &hashes[1..]).map_err(StoreError::from)?;
+    let proof = inclusion_proof(index, size, &hashes[1..])?;
     // Never serve damaged storage as good (docs/reliability.md, promise 5).
     let root = integrity::stored_root(store, size)?;
     integrity::check_entry(index, &leaf, &hashes[0], &proof, &root)?;
+    Ok((leaf, hashes[0], proof))
+}
+
+/// One entry and its inclusion proof at `size`, as JSON ([`read_entry`]).
+/// That is cheap enough to run on the async worker: handing it
+/// to the blocking pool costs more than the reads.
+fn entry_answer(
+    store: &dyn LogStore,
+    index: LeafIndex,
+    size: TreeSize,
+) -> Result<Response, ApiError> {
+    let (leaf, hash, proof) = read_entry(store, index, size)?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        direct_json::entry(index, &leaf, &hashes[0], &proof),
+        direct_json::entry(index, &leaf, &hash, &proof),
     )
         .into_response())
 }
@@ -203,12 +250,13 @@ pub async fn consistency(
 }
 
 /// Turns axum's query rejection into the API's JSON error.
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+pub fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(q)| q)
         .map_err(|e| ApiError::bad_request("bad_query", e.body_text()))
 }
 
-fn package(name: &str) -> Result<PackageName, ApiError> {
+/// Parses a package name, as the API's `bad_package` error when invalid.
+pub fn package(name: &str) -> Result<PackageName, ApiError> {
     PackageName::parse(name).map_err(|e| ApiError::bad_request("bad_package", e.to_string()))
 }
 
@@ -274,13 +322,7 @@ pub async fn events(
     let store: Store = state.store.clone();
     let after = q.after.map(LeafIndex);
     let (entries, next) = blocking(move || {
-        let key = IndexKey::Package(registry, name.as_str().to_owned());
-        let indexes: Vec<LeafIndex> = store
-            .scan(&key, after, limit)?
-            .into_iter()
-            .filter(|i| size.contains(*i))
-            .collect();
-        let next = (indexes.len() == limit).then(|| indexes[limit - 1].0);
+        let (indexes, next) = package_page(&*store, registry, &name, after, limit, size)?;
         Ok((entries_with_proofs(&*store, &indexes, size)?, next))
     })
     .await?;

@@ -13,11 +13,11 @@ use gatelog_core::keys::SignatureType;
 use gatelog_core::merkle::{
     ConsistencyProof, root_of_leaf_hashes, verify_consistency, verify_inclusion,
 };
-use gatelog_lab::sample::{SampleRegistry, device_key};
 use gatelog_core::tile::{TilePath, parse_entry_bundle, tile_hashes};
 use gatelog_core::{
     Envelope, Hash, InclusionProof, LeafIndex, SignerKey, TreeHead, TreeSize, checkpoint, leaf_hash,
 };
+use gatelog_lab::sample::{SampleRegistry, device_key};
 use serde_json::Value;
 use tower::ServiceExt as _;
 
@@ -521,6 +521,7 @@ async fn a_full_pool_answers_503_with_retry_after_and_changes_nothing() {
         max_checkpoint_lag: Duration::from_secs(10),
         origin: ORIGIN.into(),
         skew: t.started.state.skew.clone(),
+        log_key: t.started.state.log_key.clone(),
     });
     let app = crate::http::app(state, Duration::from_secs(30), Default::default());
     let post = |env: Envelope| {
