@@ -369,6 +369,35 @@ fn the_action_installs_verifies_writes_sarif_and_keeps_the_state() {
     assert!(verify.stdout.ends_with("OK\n"), "{}", verify.stdout);
     assert_eq!(run.outputs["sarif-file"], "");
 
+    // A witness policy the log's checkpoint does not meet (this log has no
+    // witnesses): exit 1, and the error names the quorum.
+    let witness = gatelog_core::SignerKey::from_seed(
+        "witness.example/w1",
+        gatelog_core::SignatureType::Cosignature,
+        &[9; 32],
+    )
+    .unwrap();
+    let policy = runner.workspace.join("witnesses.policy");
+    std::fs::write(
+        &policy,
+        format!("witness W1 {}\nquorum W1\n", witness.verifier()),
+    )
+    .unwrap();
+    let policy = policy.display().to_string();
+    let run = runner.run(
+        &with(&[("args", "--allow-git all"), ("sarif-file", "")])
+            .into_iter()
+            .chain([("witness-policy", policy.as_str())])
+            .collect::<Vec<_>>(),
+    );
+    let verify = run.step("Verify the lockfile");
+    assert_eq!(verify.code, 1, "{}", verify.stderr);
+    assert!(
+        verify.stderr.contains("witness quorum not met"),
+        "{}",
+        verify.stderr
+    );
+
     // The restored state folder catches a log that rolled back (same key,
     // a shorter history): exit 1, SECURITY ERROR.
     drop(log);
