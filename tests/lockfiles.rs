@@ -180,6 +180,8 @@ enum History {
     Direct,
     /// An honest history of another tarball than the lockfile's.
     OtherTarball,
+    /// Approved with a code sent by SMS, which the default policy refuses.
+    Sms,
     /// Nothing logged.
     Absent,
 }
@@ -198,6 +200,13 @@ impl NpmLog {
         let log = TestLog::start_with(ORIGIN, &["--submitter-key", &key]);
         let device = SampleDevice::signing("yubi", DeviceKind::Ed25519, 1);
         log.submit(&reg.register("JSONStream", "alice", &device, PKG_TIME - 86_400 * 30));
+        // A code device too, so an approval with it is weak, not unknown.
+        log.submit(&reg.register(
+            "JSONStream",
+            "alice",
+            &SampleDevice::code("phone", DeviceKind::Sms),
+            PKG_TIME - 86_400 * 30,
+        ));
         NpmLog { log, reg, device }
     }
 
@@ -227,11 +236,17 @@ impl NpmLog {
                 self.log
                     .submit(&reg.publish_direct_integrity(name, version, &integrity, t));
             }
-            History::Honest | History::OtherTarball => {
+            History::Honest | History::OtherTarball | History::Sms => {
                 let publisher = github_publisher("acme/widget", &format!("refs/tags/v{version}"));
                 let (stage, stage_leaf_hash) = self
                     .log
                     .submit(&reg.stage_from(name, version, &integrity, &publisher, t));
+                let sms = SampleDevice::code("phone", DeviceKind::Sms);
+                let device = if how == History::Sms {
+                    &sms
+                } else {
+                    &self.device
+                };
                 let (approve, _) = self.log.submit(&reg.approve_with(&Approval {
                     package: name,
                     version,
@@ -239,8 +254,8 @@ impl NpmLog {
                     stage,
                     stage_leaf_hash,
                     maintainer: "alice",
-                    device: &self.device,
-                    signer: self.device.key.as_ref(),
+                    device,
+                    signer: device.key.as_ref(),
                     context: None,
                     time: t + 600,
                 }));

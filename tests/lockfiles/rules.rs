@@ -80,11 +80,13 @@ fn an_honest_history_verifies_every_format_legacy_names_included() {
 #[test]
 fn every_failure_rule_fires_in_every_format() {
     // ms published with no approval, react's logged tarball is another one,
-    // js-tokens never logged; the rest honest.
+    // js-tokens never logged, loose-envify approved with an SMS code;
+    // the rest honest.
     let log = NpmLog::with(&[
         ("ms", History::Direct),
         ("react", History::OtherTarball),
         ("js-tokens", History::Absent),
+        ("loose-envify", History::Sms),
     ]);
     let tmp = tempfile::tempdir().unwrap();
     for f in formats() {
@@ -101,6 +103,13 @@ fn every_failure_rule_fires_in_every_format() {
             Some("publish-without-approval"),
         );
         expect(f.dir, &report, "js-tokens", "failed", Some("not-logged"));
+        expect(
+            f.dir,
+            &report,
+            "loose-envify",
+            "failed",
+            Some("weak-second-factor"),
+        );
         if f.berry {
             // Yarn Berry pins no tarball digest: a logged tarball that differs
             // from the one Yarn installs cannot be seen. The release itself
@@ -129,7 +138,7 @@ fn every_failure_rule_fires_in_every_format() {
             .filter(|p| p["status"] == "failed")
             .map(|p| p["name"].as_str().unwrap())
             .collect();
-        let mut want = vec!["js-tokens", "ms"];
+        let mut want = vec!["js-tokens", "loose-envify", "ms"];
         if !f.berry {
             want.push("react");
         }
@@ -152,6 +161,8 @@ fn every_failure_rule_fires_in_every_format() {
                 "react",
                 "--allow",
                 "js-tokens",
+                "--allow",
+                "loose-envify",
             ],
         );
         assert_eq!(code, 0, "{}: {report} {err}", f.dir);
