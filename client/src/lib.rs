@@ -11,6 +11,8 @@
 //! - [`policy_file`]: the TOML policy file (registry keys and the release
 //!   policy of `gatelog_core::policy`);
 //! - [`registry`]: which registry a lockfile entry or an event belongs to;
+//! - [`review`]: `gatelog review`, a staged release checked against the
+//!   log and compared with its previous release and its source;
 //! - [`sanitize`]: untrusted text escaped for the terminal;
 //! - [`state`]: the last verified checkpoint per log (fork detection);
 //! - [`verify`]: `gatelog verify` and its reports (text, JSON, SARIF) and
@@ -28,6 +30,7 @@ pub mod logclient;
 pub mod policy_file;
 pub mod registry;
 pub mod sanitize;
+pub mod review;
 pub mod state;
 pub mod verify;
 pub mod witnesses;
