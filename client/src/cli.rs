@@ -184,6 +184,8 @@ enum Command {
         #[arg(long)]
         device_key_file: PathBuf,
     },
+    /// Review a staged release before approving it (docs/maintainers.md).
+    Review(crate::review::ReviewArgs),
     /// Make a new Ed25519 key; prints the private key, then the verifier key.
     Keygen {
         /// Key name: a log's origin, a registry's host, a device or witness name.
@@ -303,6 +305,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Submit { .. } => "submit",
         Command::ApproveStatement(_) => "approve-statement",
         Command::SignApproval { .. } => "sign-approval",
+        Command::Review(_) => "review",
         Command::Keygen { .. } => "keygen",
     }
 }
@@ -579,6 +582,7 @@ fn run(command: Command) -> Result<u8, Failure> {
             println!("{}", STANDARD.encode(sig.to_bytes()));
             Ok(0)
         }
+        Command::Review(args) => crate::review::run(args).map_err(|(code, msg)| Failure(code, msg)),
         Command::Keygen { name, role } => {
             let key = keygen::generate(&name, role).map_err(usage)?;
             println!("{}", key.to_private_text());
