@@ -9,8 +9,10 @@
 mod browser;
 #[path = "explorer/history.rs"]
 mod history;
+#[path = "explorer/witness.rs"]
+mod witness;
 
-use gatelog_e2e::{FakeHttp, TestLog, http_get};
+use gatelog_e2e::{FakeHttp, TestLog, http_get, log_key};
 use serde_json::Value;
 
 const ORIGIN: &str = "explorer.gatelog.test/log";
@@ -204,6 +206,17 @@ fn long_timelines_are_paged_with_the_events_apis_after() {
             "event {index}"
         );
     }
+    // What a full page costs next to the same events as JSON (printed).
+    let time = |path: &str| {
+        let start = std::time::Instant::now();
+        for _ in 0..20 {
+            assert_eq!(log.server.get(path).0, 200);
+        }
+        start.elapsed().as_secs_f64() * 1000.0 / 20.0
+    };
+    let html = time("/package?registry=registry.example&package=busy");
+    let api = time("/v1/events?registry=registry.example&package=busy&limit=50");
+    println!("50 events: timeline page {html:.2} ms, GET /v1/events {api:.2} ms");
 }
 
 /// Alters the first hash of the inclusion proof wherever it appears.
@@ -303,4 +316,42 @@ fn the_browser_shows_the_timeline_verifies_entries_and_catches_a_tampered_proof(
             assert!(size > 10_000, "{} is only {size} bytes", file.display());
         }
     }
+}
+
+#[test]
+fn the_tree_lists_witness_cosignatures_and_cosigned_entries_still_verify() {
+    browser::require();
+    let dir = tempfile::tempdir().unwrap();
+    let vkey = log_key(ORIGIN).verifier().to_string();
+    let w = witness::start(dir.path(), &vkey);
+    let log = TestLog::start_with(ORIGIN, &["--witness-policy", w.policy.to_str().unwrap()]);
+    let (index, _) = log.submit(
+        &log.reg
+            .publish_direct("cosigned", "1.0.0", b"c", 1_780_000_000),
+    );
+    // The server serves a checkpoint once its cosigning settled.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let tree = loop {
+        let tree = page(&log, "/tree");
+        // A cosigned checkpoint that already holds the entry.
+        if tree.contains(r#"id="cosignatures" data-count="1""#)
+            && tree.contains("<dd id=\"tree-size\">1 entry</dd>")
+        {
+            break tree;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no cosignature shown: {tree}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        tree.contains(&format!("<code>{}</code> key ID", witness::NAME)),
+        "{tree}"
+    );
+    assert!(tree.contains(", cosigned at 20"), "{tree}");
+    // The log's own signature is picked out of a note with two.
+    let dom = browser::dom(&format!("{}/entry/{}", log.url(), index.0));
+    assert!(dom.contains(r#"data-verdict="verified""#), "{dom}");
+    assert!(!dom.contains(r#"data-ok="no""#), "{dom}");
 }

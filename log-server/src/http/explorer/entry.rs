@@ -71,8 +71,9 @@ fn verify_section(e: &Entry<'_>) -> String {
 <h2 id="verify-h">Verify in this browser</h2>
 <p>Your browser recomputes, with WebCrypto, the leaf hash from the leaf bytes
 below, the root from the inclusion proof, and checks the checkpoint's
-Ed25519 signature with the log key pinned in this page. It does not send
-anything anywhere.</p>
+Ed25519 signature with the log key pinned in this page. Checking the
+page's own data sends nothing anywhere; the button below fetches the same
+entry again from this server's JSON API and checks that.</p>
 <noscript><p class="error">Verification needs JavaScript; everything else on
 this page reads without it.</p></noscript>
 <p id="verify-verdict" class="verdict" role="status" aria-live="polite" data-verdict="pending">Not checked yet.</p>

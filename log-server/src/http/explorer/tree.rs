@@ -13,11 +13,12 @@ pub fn page(cp: &SignedCheckpoint, log_key: &VerifierKey, latest_size: u64) -> S
     let head = cp.head();
     let mut out = format!(
         "<h1>The tree</h1>\n<dl class=\"facts\">\n\
-         <dt>Size</dt><dd id=\"tree-size\">{} entries</dd>\n\
+         <dt>Size</dt><dd id=\"tree-size\">{} entr{}</dd>\n\
          <dt>Root hash</dt><dd><code class=\"hash\">{}</code></dd>\n\
          <dt>Origin</dt><dd><code>{}</code></dd>\n\
          <dt>Log key</dt><dd><code class=\"key\">{}</code></dd>\n",
         head.size.0,
+        if head.size.0 == 1 { "y" } else { "ies" },
         head.root.to_hex(),
         esc(cp.checkpoint.origin.as_str()),
         esc(&log_key.to_string()),
