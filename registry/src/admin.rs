@@ -105,6 +105,9 @@ pub fn run(data: &Path, command: AdminCommand) -> Result<(), String> {
                 kind,
                 id: hash[..12].to_owned(),
                 created: now_rfc3339(),
+                package: None,
+                expires: None,
+                oidc: None,
             };
             store
                 .put(&format!("token/{hash}"), &record)

@@ -19,12 +19,14 @@ use tokio::sync::Mutex;
 use crate::auth::{self, OtpError};
 use crate::error::ApiError;
 use crate::log::{LogClient, now_rfc3339};
+use crate::oidc::OidcVerifier;
 use crate::publish_doc::{self, PublishDoc};
 use crate::signing::RegistrySigner;
 use crate::store::{
     Batch, Logged, Outbox, Package, PublishedVersion, StageItem, StageStatus, Store, TokenKind,
     TokenRecord, User,
 };
+use crate::trust::OidcIdentity;
 
 /// The device id of a user's TOTP authenticator.
 pub const TOTP_DEVICE: &str = "totp";
@@ -37,7 +39,9 @@ pub struct App {
     pub log: LogClient,
     /// The npm signing key (`dist.signatures`, `/-/npm/v1/keys`).
     pub signer: RegistrySigner,
-    write: Mutex<()>,
+    /// Trusted publishing's issuers and their keys.
+    pub oidc: OidcVerifier,
+    pub(crate) write: Mutex<()>,
 }
 
 /// An authenticated caller.
@@ -49,9 +53,13 @@ pub struct Caller {
     pub kind: TokenKind,
     /// The token's short id.
     pub token_id: String,
+    /// The only package the token may write (trusted publishing).
+    pub package: Option<String>,
+    /// The CI identity behind the token (trusted publishing).
+    pub oidc: Option<OidcIdentity>,
 }
 
-fn now_unix() -> u64 {
+pub(crate) fn now_unix() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -66,11 +74,12 @@ pub fn tarball_file(package: &str, version: &str) -> String {
 
 impl App {
     /// A registry over `store` logging to `log`.
-    pub fn new(store: Store, log: LogClient, signer: RegistrySigner) -> App {
+    pub fn new(store: Store, log: LogClient, signer: RegistrySigner, oidc: OidcVerifier) -> App {
         App {
             store,
             log,
             signer,
+            oidc,
             write: Mutex::new(()),
         }
     }
@@ -99,10 +108,17 @@ impl App {
             .store
             .get(&format!("token/{}", auth::token_hash(token)))?
             .ok_or_else(|| ApiError::unauthorized("the token is not valid"))?;
+        if record.expires.is_some_and(|e| now_unix() >= e) {
+            return Err(ApiError::unauthorized(
+                "the token has expired: exchange a new ID token",
+            ));
+        }
         Ok(Caller {
             user: record.user,
             kind: record.kind,
             token_id: record.id,
+            package: record.package,
+            oidc: record.oidc,
         })
     }
 
@@ -142,7 +158,7 @@ impl App {
     /// Logs one event through the outbox entry `key`: reuses the envelope
     /// stored there, or builds, signs and stores one. The caller removes
     /// the entry in the batch that makes the step take effect.
-    async fn log_step(
+    pub(crate) async fn log_step(
         &self,
         key: &str,
         package: &str,
@@ -168,7 +184,11 @@ impl App {
 
     /// Makes `user` a maintainer of a package that has none yet (its first
     /// publisher), logging `maintainer-add` first; refuses anyone else.
-    async fn ensure_maintainer(&self, pkg: &mut Package, user: &str) -> Result<(), ApiError> {
+    pub(crate) async fn ensure_maintainer(
+        &self,
+        pkg: &mut Package,
+        user: &str,
+    ) -> Result<(), ApiError> {
         if pkg.maintainers.iter().any(|m| m == user) {
             return Ok(());
         }
@@ -216,7 +236,7 @@ impl App {
     }
 
     /// Checks the one-time password of `user` (`npm-otp` header).
-    fn check_otp(&self, user: &str, otp: Option<&str>) -> Result<(), ApiError> {
+    pub(crate) fn check_otp(&self, user: &str, otp: Option<&str>) -> Result<(), ApiError> {
         let Some(otp) = otp.filter(|o| !o.trim().is_empty()) else {
             return Err(ApiError::otp(
                 "this operation requires a one-time password (--otp)",
@@ -245,7 +265,7 @@ impl App {
         }
     }
 
-    fn new_package(name: &str) -> Package {
+    pub(crate) fn new_package(name: &str) -> Package {
         let now = now_rfc3339();
         Package {
             name: name.to_owned(),
@@ -324,26 +344,27 @@ impl App {
         let mut pkg = self
             .package(name)?
             .unwrap_or_else(|| App::new_package(name));
-        if !pkg.maintainers.is_empty() && !pkg.maintainers.contains(&caller.user) {
-            return Err(ApiError::forbidden(format!(
-                "{} is not a maintainer of {name}",
-                caller.user
-            )));
-        }
+        self.check_writer(caller, &pkg, false)?;
         self.check_new_version(&pkg, &version)?;
         self.store.put_tarball(&doc.tarball)?;
-        self.ensure_maintainer(&mut pkg, &caller.user).await?;
+        if caller.oidc.is_none() {
+            self.ensure_maintainer(&mut pkg, &caller.user).await?;
+        }
 
         let integrity = doc.integrity.to_string();
         let key = format!(
             "outbox/stage/{name}@{version}/{integrity}/{}/{}",
             doc.tag, caller.token_id
         );
-        let subject = format!("{}/token:{}", caller.user, caller.token_id);
+        let publisher = match &caller.oidc {
+            Some(identity) => identity.publisher_json(),
+            None => json!({"kind": "token",
+                           "subject": format!("{}/token:{}", caller.user, caller.token_id)}),
+        };
         let stage = self
             .log_step(&key, name, || {
                 json!({"type": "stage", "version": version, "integrity": integrity,
-                       "publisher": {"kind": "token", "subject": subject}, "dist_tag": doc.tag})
+                       "publisher": publisher, "dist_tag": doc.tag})
             })
             .await?;
         let item = StageItem {
@@ -354,8 +375,16 @@ impl App {
             manifest: self.served_manifest(&doc),
             integrity: doc.integrity.to_string(),
             shasum: doc.shasum.clone(),
-            actor: caller.user.clone(),
-            actor_type: "token".into(),
+            actor: caller
+                .oidc
+                .as_ref()
+                .map_or_else(|| caller.user.clone(), |o| o.repository.clone()),
+            actor_type: if caller.oidc.is_some() {
+                "oidc"
+            } else {
+                "token"
+            }
+            .into(),
             created_at: now_rfc3339(),
             status: StageStatus::Staged,
             stage,
@@ -546,15 +575,12 @@ impl App {
                 "{name} requires staged publishing: use `npm stage publish`, then `npm stage approve`"
             )));
         }
-        if !pkg.maintainers.is_empty() && !pkg.maintainers.contains(&caller.user) {
-            return Err(ApiError::forbidden(format!(
-                "{} is not a maintainer of {name}",
-                caller.user
-            )));
-        }
+        self.check_writer(caller, &pkg, true)?;
         self.check_new_version(&pkg, &version)?;
         self.store.put_tarball(&doc.tarball)?;
-        self.ensure_maintainer(&mut pkg, &caller.user).await?;
+        if caller.oidc.is_none() {
+            self.ensure_maintainer(&mut pkg, &caller.user).await?;
+        }
         let integrity = doc.integrity.to_string();
         let key = format!("outbox/direct/{name}@{version}/{integrity}/{}", doc.tag);
         let publish = self

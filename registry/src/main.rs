@@ -15,9 +15,12 @@ mod auth;
 mod error;
 mod http;
 mod log;
+mod oidc;
 mod publish_doc;
 mod signing;
 mod store;
+mod trust;
+mod trusted;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -98,6 +101,16 @@ struct ServeArgs {
     /// changes, a retry is logged once).
     #[arg(long, env = "GATELOG_REGISTRY_LOG_KEY")]
     log_key: Option<String>,
+    /// An OIDC issuer whose ID tokens trusted publishing accepts,
+    /// `[github=|gitlab=]https://…` (repeatable). Default: GitHub Actions'
+    /// `https://token.actions.githubusercontent.com` and
+    /// `gitlab=https://gitlab.com`.
+    #[arg(long = "oidc-issuer", value_parser = oidc::parse_issuer)]
+    oidc_issuers: Vec<oidc::Issuer>,
+    /// A CA certificate (PEM) trusted, besides the usual roots, when
+    /// fetching the issuers' keys (an issuer behind a private CA).
+    #[arg(long)]
+    oidc_ca_cert: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -188,7 +201,27 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         Duration::from_secs(args.log_timeout_secs),
         log_key,
     );
-    let app = Arc::new(app::App::new(store, log, signer));
+    let issuers = if args.oidc_issuers.is_empty() {
+        oidc::DEFAULT_ISSUERS
+            .iter()
+            .map(|(provider, url)| oidc::Issuer {
+                provider: *provider,
+                url: (*url).to_owned(),
+            })
+            .collect()
+    } else {
+        args.oidc_issuers.clone()
+    };
+    for issuer in &issuers {
+        println!(
+            "trusted publishing: {} ID tokens from {}",
+            issuer.provider.as_str(),
+            issuer.url
+        );
+    }
+    let oidc = oidc::OidcVerifier::new(issuers, args.oidc_ca_cert.as_deref())
+        .map_err(|e| format!("--oidc-ca-cert: {e}"))?;
+    let app = Arc::new(app::App::new(store, log, signer, oidc));
     let router = http::router(app, args.max_body_bytes);
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("tokio: {e}"))?;
     runtime.block_on(async move {

@@ -5,8 +5,8 @@
 //! | key | record |
 //! | --- | --- |
 //! | `user/<name>` | [`User`]: TOTP secret, last used TOTP step, recent OTP failures |
-//! | `token/<sha256 hex of the token>` | [`TokenRecord`]: owner and kind (the token itself is never stored) |
-//! | `pkg/<name>` | [`Package`]: published versions, dist-tags, maintainers, policy |
+//! | `token/<sha256 hex of the token>` | [`TokenRecord`]: owner and kind, and for trusted publishing the package, expiry and CI identity (the token itself is never stored) |
+//! | `pkg/<name>` | [`Package`]: published versions, dist-tags, maintainers, policy, trusted publishers |
 //! | `stage/<id>` | [`StageItem`]: one staged version and every log acknowledgement |
 //! | `outbox/<step>` | a signed envelope not yet acknowledged by the log ([`Outbox`]) |
 //!
@@ -81,6 +81,16 @@ pub struct TokenRecord {
     pub id: String,
     /// When it was created (RFC 3339).
     pub created: String,
+    /// The only package it may write (tokens from a trusted publisher's
+    /// ID token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    /// Unix time after which it is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
+    /// The CI identity it was issued to (trusted publishing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<crate::trust::OidcIdentity>,
 }
 
 /// A registry user.
@@ -162,6 +172,10 @@ pub struct Package {
     pub devices: Vec<String>,
     /// Whether every version must be staged and approved.
     pub staging_required: bool,
+    /// CI identities that may stage (or publish), each change logged as a
+    /// `policy-change` before it takes effect.
+    #[serde(default)]
+    pub trusted_publishers: Vec<crate::trust::TrustConfig>,
     /// First write (RFC 3339).
     pub created: String,
     /// Last write (RFC 3339).

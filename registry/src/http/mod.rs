@@ -13,11 +13,16 @@
 //! | `POST /-/stage/<id>/approve` | `npm stage approve --otp` |
 //! | `DELETE /-/stage/<id>` | `npm stage reject --otp` |
 //! | `GET /-/npm/v1/keys` | `npm audit signatures` (the registry's signing key) |
+//! | `GET /-/package/<name>/trust` | `npm trust list` |
+//! | `POST /-/package/<name>/trust` | `npm trust github\|gitlab --otp` |
+//! | `DELETE /-/package/<name>/trust/<id>` | `npm trust revoke --otp` |
+//! | `POST /-/npm/v1/oidc/token/exchange/package/<name>` | trusted publishing in CI (ID token → token) |
 //! | `PUT /<name>` | `npm publish` |
 //! | `GET /<name>` | packument (full, or abbreviated for `application/vnd.npm.install-v1+json`) |
 //! | `GET /<name>/-/<file>.tgz` | tarball |
 
 mod packages;
+mod trust;
 
 use std::sync::Arc;
 
@@ -26,7 +31,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -46,6 +51,12 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
         .route("/-/stage/{id}/tarball", get(stage_tarball))
         .route("/-/stage/{id}/log", get(stage_log))
         .route("/-/stage/{id}/approve", post(stage_approve))
+        .route("/-/package/{name}/trust", get(trust::list).post(trust::add))
+        .route("/-/package/{name}/trust/{id}", delete(trust::revoke))
+        .route(
+            "/-/npm/v1/oidc/token/exchange/package/{name}",
+            post(trust::exchange),
+        )
         .fallback(packages::fallback)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(app)
