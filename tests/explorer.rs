@@ -76,6 +76,14 @@ fn pages_read_without_javascript_and_escape_hostile_text() {
         p.contains(&format!("approval <a href=\"/entry/{}\">", approve.0)),
         "{p}"
     );
+    assert!(
+        timeline.contains(&format!(
+            "<tr><th scope=\"row\"><code>1.0.0</code></th><td>staged <a href=\"/entry/{}\">#{0}</a> → \
+             approved <a href=\"/entry/{}\">#{1}</a> → published <a href=\"/entry/{}\">#{2}</a></td></tr>",
+            stage.0, approve.0, publish.0
+        )),
+        "the release row of 1.0.0"
+    );
     let s = item(&timeline, stage.0);
     assert!(
         s.contains(&format!("approved in <a href=\"/entry/{}\">", approve.0)),
@@ -170,6 +178,14 @@ fn pages_read_without_javascript_and_escape_hostile_text() {
         "{tree}"
     );
     assert!(tree.contains(r#"id="cosignatures" data-count="0""#));
+    assert!(
+        tree.contains(&format!(
+            "<a href=\"/entry/{0}\">#{0}</a> publish of <a href=\"/package?registry=registry.example&amp;package=o%27hara%28x%29%21\"><code>o&#x27;hara(x)!</code></a> <code>1.0.0</code>",
+            size - 1
+        )),
+        "the newest entry first: {tree}"
+    );
+    assert_eq!(tree.matches("<li value=").count(), 10);
     let (s, js) = log.server.get("/explorer/verify.js");
     assert!(s == 200 && String::from_utf8(js).unwrap().contains("crypto.subtle"));
     let (s, css) = log.server.get("/explorer/style.css");

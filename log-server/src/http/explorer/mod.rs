@@ -38,6 +38,9 @@ use page::Frame;
 /// package's history is.
 pub const PAGE_EVENTS: usize = 50;
 
+/// Newest entries listed on the tree page.
+pub const NEWEST: u64 = 10;
+
 const VERIFY_JS: &str = include_str!("assets/verify.js");
 const STYLE_CSS: &str = include_str!("assets/style.css");
 
@@ -166,10 +169,25 @@ async fn entry_body(
 }
 
 async fn tree(State(state): State<Arc<AppState>>) -> Response {
+    let body = tree_body(&state).await;
+    answer(&state, "Tree", body)
+}
+
+async fn tree_body(state: &AppState) -> Result<String, ApiError> {
     let served = state.published.served();
+    let size = served.head().size;
     let latest = state.published.get().head().size.0;
-    let body = tree::page(&served, &state.log_key, latest);
-    answer(&state, "Tree", Ok(body))
+    let store = state.store.clone();
+    let first = size.0.saturating_sub(NEWEST);
+    let newest = blocking(move || {
+        let indexes: Vec<LeafIndex> = (first..size.0).rev().map(LeafIndex).collect();
+        Ok(super::query::checked_entries(&*store, &indexes, size)?
+            .into_iter()
+            .map(|(i, leaf, _, _)| event::Shown::read(i, &leaf))
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(tree::page(&served, &state.log_key, latest, &newest))
 }
 
 async fn verify_js() -> Response {

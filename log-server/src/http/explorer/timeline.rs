@@ -89,13 +89,57 @@ pub fn package(p: &Page<'_>) -> String {
              spelling: names are case-sensitive).</p>\n",
         );
     }
+    out.push_str(&releases(p.events));
     let back = Backlinks::of(p.events);
-    out.push_str("<ol class=\"timeline\">\n");
+    out.push_str("<h2 class=\"sr-heading\">Events</h2>\n<ol class=\"timeline\">\n");
     for e in p.events {
         out.push_str(&event_item(e, &back));
     }
     out.push_str("</ol>\n");
     out.push_str(&pager(p));
+    out
+}
+
+/// Each version's stage, approval, rejection and publish on this page,
+/// in one row.
+fn releases(events: &[Shown]) -> String {
+    let mut rows: Vec<(&str, Vec<String>)> = Vec::new();
+    for e in events {
+        let Some(version) = e.text("version") else {
+            continue;
+        };
+        let step = match e.kind() {
+            "stage" => "staged",
+            "approve" => "approved",
+            "reject" => "rejected",
+            "publish" if e.text("via") == Some("direct") => "published directly",
+            "publish" => "published",
+            "unpublish" => "unpublished",
+            "deprecate" => "deprecated",
+            _ => continue,
+        };
+        let cell = format!("{step} {}", entry_link(e.index.0));
+        match rows.iter_mut().find(|(v, _)| *v == version) {
+            Some((_, steps)) => steps.push(cell),
+            None => rows.push((version, vec![cell])),
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "<h2>Releases on this page</h2>\n<table class=\"releases\">\n\
+         <thead><tr><th scope=\"col\">Version</th><th scope=\"col\">Steps, in log order</th></tr></thead>\n<tbody>\n",
+    );
+    for (version, steps) in rows {
+        let _ = writeln!(
+            out,
+            "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td></tr>",
+            esc(version),
+            steps.join(" → ")
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
     out
 }
 
@@ -137,7 +181,7 @@ fn entry_link(index: u64) -> String {
 fn event_item(e: &Shown, back: &Backlinks) -> String {
     let kind = e.kind();
     let mut out = format!(
-        "<li class=\"event\" id=\"e{i}\" data-index=\"{i}\" data-type=\"{k}\">\n<h2>{link} \
+        "<li class=\"event\" id=\"e{i}\" data-index=\"{i}\" data-type=\"{k}\">\n<h3>{link} \
          <span class=\"type t-{k}\">{k}</span>",
         i = e.index.0,
         k = esc(kind),
@@ -146,7 +190,7 @@ fn event_item(e: &Shown, back: &Backlinks) -> String {
     if let Some(v) = e.text("version") {
         let _ = write!(out, " <span class=\"version\">{}</span>", esc(v));
     }
-    out.push_str("</h2>\n<dl>\n");
+    out.push_str("</h3>\n<dl>\n");
     let mut row = |term: &str, html: String| {
         let _ = writeln!(out, "<dt>{term}</dt><dd>{html}</dd>");
     };

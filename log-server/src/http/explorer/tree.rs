@@ -6,10 +6,52 @@ use std::fmt::Write as _;
 use gatelog_core::SignedCheckpoint;
 use gatelog_core::keys::VerifierKey;
 
-use super::page::{esc, time_ms};
+use super::event::Shown;
+use super::page::{esc, package_href, time_ms};
+
+/// The newest entries, newest first, each linked to its entry and timeline.
+fn newest_list(newest: &[Shown]) -> String {
+    if newest.is_empty() {
+        return "<p>The tree is empty.</p>\n".to_owned();
+    }
+    let mut out = String::from(
+        "<section aria-labelledby=\"newest-h\">\n<h2 id=\"newest-h\">Newest entries</h2>\n<ol class=\"newest\" reversed>\n",
+    );
+    for e in newest {
+        let package = match (e.text("registry"), e.text("package")) {
+            (Some(r), Some(p)) => {
+                let host = crate::http::query::registry_host(r).unwrap_or_default();
+                format!(
+                    " of <a href=\"{}\"><code>{}</code></a>",
+                    esc(&package_href(&host, p)),
+                    esc(p)
+                )
+            }
+            _ => String::new(),
+        };
+        let version = e
+            .text("version")
+            .map(|v| format!(" <code>{}</code>", esc(v)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "<li value=\"{i}\"><a href=\"/entry/{i}\">#{i}</a> {}{package}{version}, logged {}</li>",
+            esc(e.kind()),
+            esc(&e.logged()),
+            i = e.index.0
+        );
+    }
+    out.push_str("</ol>\n</section>\n");
+    out
+}
 
 /// The body of the tree page.
-pub fn page(cp: &SignedCheckpoint, log_key: &VerifierKey, latest_size: u64) -> String {
+pub fn page(
+    cp: &SignedCheckpoint,
+    log_key: &VerifierKey,
+    latest_size: u64,
+    newest: &[Shown],
+) -> String {
     let head = cp.head();
     let mut out = format!(
         "<h1>The tree</h1>\n<dl class=\"facts\">\n\
@@ -30,13 +72,7 @@ pub fn page(cp: &SignedCheckpoint, log_key: &VerifierKey, latest_size: u64) -> S
         );
     }
     out.push_str("</dl>\n");
-    if head.size.0 > 0 {
-        let _ = writeln!(
-            out,
-            "<p>Newest entry: <a href=\"/entry/{0}\">#{0}</a>.</p>",
-            head.size.0 - 1
-        );
-    }
+    out.push_str(&newest_list(newest));
     let _ = write!(
         out,
         "<section aria-labelledby=\"note-h\">\n<h2 id=\"note-h\">Checkpoint</h2>\n\
