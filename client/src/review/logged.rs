@@ -34,22 +34,30 @@ pub struct LoggedStage {
     pub time: String,
 }
 
-/// Fetches entry `index`, proves it, and checks that it is the `stage` of
-/// `package@version` at the registry `host`.
+/// Fetches entry `index`, proves it, and checks that it is a `stage` of
+/// the tarball whose integrity is `computed` (first: that is the check
+/// that matters), then that it is of `package@version` at `host`.
 pub async fn stage(
     log: &LogClient,
     index: u64,
-    host: &str,
-    package: &str,
-    version: &str,
+    computed: &str,
+    (host, package, version): (&str, &str, &str),
 ) -> Result<LoggedStage, LoggedError> {
     let (leaf, event) = log.verified_entry(index).await?;
     let EventBody::Stage(stage) = &event.body else {
         return Err(LoggedError::Mismatch(format!(
-            "log entry {index} is a {} event, not the stage the registry names",
+            "REFUSED: log entry {index} is a {} event, not the stage the registry names",
             event.event_type()
         )));
     };
+    if stage.integrity.to_string() != computed {
+        return Err(LoggedError::Mismatch(format!(
+            "REFUSED: the staged tarball differs from the one the log's stage event names\n  \
+             computed from the tarball served: {computed}\n  \
+             the log's stage event (entry {index}): {}",
+            stage.integrity
+        )));
+    }
     same_release(&event, index, host, package, version)?;
     Ok(LoggedStage {
         index,
@@ -71,7 +79,7 @@ fn same_release(
     let logged_version = event.version().map(|v| v.to_string()).unwrap_or_default();
     if logged_host != host || event.package.as_str() != package || logged_version != version {
         return Err(LoggedError::Mismatch(format!(
-            "log entry {index} is about {}@{logged_version} at {logged_host}, not {package}@{version} at {host}",
+            "REFUSED: log entry {index} is about {}@{logged_version} at {logged_host}, not {package}@{version} at {host}",
             event.package
         )));
     }

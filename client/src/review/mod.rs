@@ -175,19 +175,10 @@ pub fn run(args: ReviewArgs) -> Result<u8, Failure> {
         .block_on(logged::stage(
             &log,
             item.stage_log_index,
-            &host,
-            &item.package,
-            &item.version,
+            &computed,
+            (&host, &item.package, &item.version),
         ))
         .map_err(from_logged)?;
-    if stage.integrity.to_string() != computed {
-        return Err(refuse(
-            "the staged tarball differs from the one the log's stage event names",
-            &computed,
-            &format!("the log's stage event (entry {})", stage.index),
-            &stage.integrity.to_string(),
-        ));
-    }
     let staged_files = tarball::read(&tgz).map_err(|e| (FAILED, format!("staged tarball: {e}")))?;
     let version = semver::Version::parse(&item.version)
         .map_err(|e| (FAILED, format!("staged version {:?}: {e}", item.version)))?;
