@@ -124,9 +124,18 @@ pub fn read(tgz: &[u8]) -> Result<Files, TarballError> {
     if !tgz.starts_with(&[0x1f, 0x8b]) {
         return Err(TarballError::Malformed("not gzip-compressed".into()));
     }
+    read_stream(flate2::read::GzDecoder::new(tgz))
+}
+
+/// Reads the files of an uncompressed tar (the fuzzer's way past gzip).
+pub fn read_tar(tar: &[u8]) -> Result<Files, TarballError> {
+    read_stream(tar)
+}
+
+fn read_stream(tar: impl Read) -> Result<Files, TarballError> {
     let exceeded = Arc::new(AtomicBool::new(false));
     let stream = Capped {
-        inner: flate2::read::GzDecoder::new(tgz),
+        inner: tar,
         left: MAX_UNPACKED,
         exceeded: exceeded.clone(),
     };
