@@ -1,6 +1,7 @@
 //! Alerts: what a rule found, with the entries that prove it, in the
 //! stable `gatelog-alert/v1` JSON form every sink sends.
 
+use gatelog_core::policy::Rule;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -128,6 +129,38 @@ impl RuleId {
     /// The rule with this id.
     pub fn parse(id: &str) -> Option<RuleId> {
         RuleId::ALL.into_iter().find(|r| r.as_str() == id)
+    }
+
+    /// The monitor rule a finding of the shared judge is alerted as: the
+    /// same id, except that a missing device signature is a
+    /// `bad-device-signature` alert. `not-logged` and `unpublished` are
+    /// about finished releases, which a follower of the log does not judge.
+    pub fn from_policy(rule: Rule) -> Option<RuleId> {
+        match rule {
+            Rule::PublishWithoutApproval => Some(RuleId::PublishWithoutApproval),
+            Rule::IntegrityMismatch => Some(RuleId::IntegrityMismatch),
+            Rule::UnknownDevice => Some(RuleId::UnknownDevice),
+            Rule::MissingDeviceSignature | Rule::BadDeviceSignature => {
+                Some(RuleId::BadDeviceSignature)
+            }
+            Rule::WeakSecondFactor => Some(RuleId::WeakSecondFactor),
+            Rule::UnexpectedPublisher => Some(RuleId::UnexpectedPublisher),
+            Rule::NotLogged | Rule::Unpublished => None,
+        }
+    }
+
+    /// The shared judge's rules this monitor rule alerts (empty for the
+    /// rules that need history across releases, or watch the log).
+    pub fn policy_rules(self) -> &'static [Rule] {
+        match self {
+            RuleId::PublishWithoutApproval => &[Rule::PublishWithoutApproval],
+            RuleId::IntegrityMismatch => &[Rule::IntegrityMismatch],
+            RuleId::UnknownDevice => &[Rule::UnknownDevice],
+            RuleId::BadDeviceSignature => &[Rule::MissingDeviceSignature, Rule::BadDeviceSignature],
+            RuleId::WeakSecondFactor => &[Rule::WeakSecondFactor],
+            RuleId::UnexpectedPublisher => &[Rule::UnexpectedPublisher],
+            _ => &[],
+        }
     }
 
     /// One line saying why the rule matters.

@@ -1,6 +1,7 @@
 //! The evaluation of one release against a policy.
 
 use super::config::{Policy, TrustedPublisherRule};
+use super::steps::DeviceSignatureCheck;
 use super::verdict::{Finding, LoggedEvent, Rule, Verdict};
 use crate::event::{
     Approve, DeviceChange, Event, EventBody, EventType, Integrity, PackageName, Publish, Stage, Via,
@@ -33,20 +34,14 @@ pub fn evaluate(
     expected: Option<&Integrity>,
     events: &[LoggedEvent],
 ) -> Verdict {
-    let mut judge = Judge {
-        policy,
-        package,
-        version,
-        events,
-        findings: Vec::new(),
-    };
+    let mut judge = Judge::new(policy, package, version, events);
     judge.run(expected);
-    Verdict {
-        findings: judge.findings,
-    }
+    judge.verdict()
 }
 
-struct Judge<'a> {
+/// The judge of one release: the checks [`evaluate`] runs, also run one
+/// step at a time by [`super::steps`].
+pub(super) struct Judge<'a> {
     policy: &'a Policy,
     package: &'a PackageName,
     version: &'a Version,
@@ -55,9 +50,44 @@ struct Judge<'a> {
 }
 
 /// A resolved link of the chain: the entry and its body.
-type Link<'a, T> = (&'a LoggedEvent, &'a T);
+pub(super) type Link<'a, T> = (&'a LoggedEvent, &'a T);
 
 impl<'a> Judge<'a> {
+    pub(super) fn new(
+        policy: &'a Policy,
+        package: &'a PackageName,
+        version: &'a Version,
+        events: &'a [LoggedEvent],
+    ) -> Judge<'a> {
+        Judge {
+            policy,
+            package,
+            version,
+            events,
+            findings: Vec::new(),
+        }
+    }
+
+    pub(super) fn verdict(self) -> Verdict {
+        Verdict {
+            findings: self.findings,
+        }
+    }
+
+    /// The entry at `index` of this release, if its body is what `pick`
+    /// wants.
+    pub(super) fn entry<T>(
+        &self,
+        index: LeafIndex,
+        pick: impl Fn(&'a EventBody) -> Option<&'a T>,
+    ) -> Option<Link<'a, T>> {
+        let events = self.events;
+        events
+            .iter()
+            .filter(|e| e.index == index && self.of_release(&e.event))
+            .find_map(|e| pick(&e.event.body).map(|b| (e, b)))
+    }
+
     fn report(
         &mut self,
         rule: Rule,
@@ -73,11 +103,11 @@ impl<'a> Judge<'a> {
     }
 
     /// Whether `e` is an event of this package and version (any registry).
-    fn of_release(&self, e: &Event) -> bool {
+    pub(super) fn of_release(&self, e: &Event) -> bool {
         e.package == *self.package && e.version() == Some(self.version)
     }
 
-    fn release(&self) -> String {
+    pub(super) fn release(&self) -> String {
         format!("{}@{}", self.package, self.version)
     }
 
@@ -115,8 +145,11 @@ impl<'a> Judge<'a> {
 
         let (approve, stages) = self.check_chain(publish);
         self.check_integrity(publish, approve, &stages, expected);
-        if let Some(approve) = approve {
-            self.check_device(approve);
+        if let Some(approve) = approve
+            && let Some(check) = self.check_device(approve)
+            && let Some(finding) = check.check()
+        {
+            self.findings.push(finding);
         }
         self.check_publisher(publish, &stages);
         self.check_unpublished(Some(publish.0));
@@ -125,7 +158,7 @@ impl<'a> Judge<'a> {
     /// Checks the publish and its references (`publish-without-approval`);
     /// returns the approval and the stages that resolved, for the checks
     /// that follow.
-    fn check_chain(
+    pub(super) fn check_chain(
         &mut self,
         publish: Link<'a, Publish>,
     ) -> (Option<Link<'a, Approve>>, Vec<Link<'a, Stage>>) {
@@ -282,7 +315,11 @@ impl<'a> Judge<'a> {
             .collect()
     }
 
-    fn check_integrity(
+    /// Compares the digests of the publish, the approval and stages it
+    /// references and `expected`. A publish that references no approval
+    /// while the version was approved, only as other tarballs, before it
+    /// is a switched tarball too.
+    pub(super) fn check_integrity(
         &mut self,
         publish: Link<'a, Publish>,
         approve: Option<Link<'a, Approve>>,
@@ -293,11 +330,39 @@ impl<'a> Judge<'a> {
             vec![("publish", publish.0.index, &publish.1.integrity)];
         if let Some((e, a)) = approve {
             logged.push(("approve", e.index, &a.integrity));
+        } else {
+            let approved: Vec<(&'static str, LeafIndex, &Integrity)> = self
+                .events
+                .iter()
+                .filter(|e| {
+                    e.index < publish.0.index
+                        && self.of_release(&e.event)
+                        && e.event.registry == publish.0.event.registry
+                })
+                .filter_map(|e| match &e.event.body {
+                    EventBody::Approve(a) => Some(("approve", e.index, &a.integrity)),
+                    _ => None,
+                })
+                .collect();
+            if !approved.iter().any(|(_, _, i)| *i == &publish.1.integrity) {
+                logged.extend(approved);
+            }
         }
         for (e, s) in stages {
             logged.push(("stage", e.index, &s.integrity));
         }
         let reference = expected.unwrap_or(&publish.1.integrity);
+        self.check_digests(&logged, reference, expected);
+    }
+
+    /// Reports `integrity-mismatch` unless every digest of `logged` is
+    /// `reference`.
+    pub(super) fn check_digests(
+        &mut self,
+        logged: &[(&'static str, LeafIndex, &Integrity)],
+        reference: &Integrity,
+        expected: Option<&Integrity>,
+    ) {
         let agree = logged.iter().all(|(_, _, i)| *i == reference);
         if agree {
             return;
@@ -322,9 +387,13 @@ impl<'a> Judge<'a> {
         );
     }
 
-    /// Checks the approving device: its kind, its registration history and
-    /// its signature.
-    fn check_device(&mut self, approve: Link<'a, Approve>) {
+    /// Checks the approving device: its kind and its registration history;
+    /// returns the device signature check, if there is a signature to
+    /// verify, for the caller to run (now or on another core).
+    pub(super) fn check_device(
+        &mut self,
+        approve: Link<'a, Approve>,
+    ) -> Option<DeviceSignatureCheck> {
         let events = self.events;
         let (a_entry, a) = approve;
         let ai = a_entry.index;
@@ -416,7 +485,7 @@ impl<'a> Judge<'a> {
 
         let signs = device.kind.signs() || register.is_some_and(|(_, r)| r.device.kind.signs());
         if !signs {
-            return;
+            return None;
         }
         if a.device_signature.is_none() {
             self.report(
@@ -424,7 +493,7 @@ impl<'a> Judge<'a> {
                 format!("approval #{ai} from signing {who} carries no device signature"),
                 [ai],
             );
-            return;
+            return None;
         }
         // The leaf hash the device signed over: that of the stage entry the
         // approval references. A missing stage was reported by the chain
@@ -433,24 +502,26 @@ impl<'a> Judge<'a> {
             .iter()
             .filter(|e| e.index == a.stage)
             .max_by_key(|e| self.of_release(&e.event) && e.event.event_type() == EventType::Stage);
-        let Some(stage_entry) = stage_entry else {
-            return;
-        };
+        let stage_entry = stage_entry?;
         match register.and_then(|(e, r)| r.device.public_key.map(|k| (e, k))) {
             Some((r_entry, key)) => {
-                if a
-                    .verify_device_signature(&a_entry.event.package, &stage_entry.leaf_hash, &key)
-                    .is_err()
-                {
-                    self.report(
-                        Rule::BadDeviceSignature,
-                        format!(
+                let mut evidence = vec![ai, r_entry.index, stage_entry.index];
+                evidence.sort_unstable();
+                evidence.dedup();
+                return Some(DeviceSignatureCheck {
+                    approve: a.clone(),
+                    package: a_entry.event.package.clone(),
+                    stage_leaf_hash: stage_entry.leaf_hash,
+                    key,
+                    finding: Finding {
+                        rule: Rule::BadDeviceSignature,
+                        message: format!(
                             "the device signature of approval #{ai} does not verify with the key registered at #{} over the approval statement for stage #{} (leaf hash {})",
                             r_entry.index, stage_entry.index, stage_entry.leaf_hash
                         ),
-                        [ai, r_entry.index, stage_entry.index],
-                    );
-                }
+                        evidence,
+                    },
+                });
             }
             // No key to check with: already failing as an unknown device,
             // unless the registration lacks a key it should have.
@@ -463,24 +534,19 @@ impl<'a> Judge<'a> {
                 std::iter::once(ai).chain(register.map(|(e, _)| e.index)),
             ),
         }
+        None
     }
 
-    fn check_publisher(&mut self, publish: Link<'a, Publish>, stages: &[Link<'a, Stage>]) {
-        let package = self.package.as_str();
-        let rules: Vec<&TrustedPublisherRule> = self.policy.publisher_rules(package).collect();
+    pub(super) fn check_publisher(
+        &mut self,
+        publish: Link<'a, Publish>,
+        stages: &[Link<'a, Stage>],
+    ) {
+        let rules: Vec<&TrustedPublisherRule> =
+            self.policy.publisher_rules(self.package.as_str()).collect();
         if rules.is_empty() {
             return;
         }
-        let allowed = || {
-            rules
-                .iter()
-                .map(|r| match &r.workflow {
-                    Some(w) => format!("{} {} {}", r.issuer, r.repository, w),
-                    None => format!("{} {}", r.issuer, r.repository),
-                })
-                .collect::<Vec<_>>()
-                .join(" | ")
-        };
         if stages.is_empty() {
             self.report(
                 Rule::UnexpectedPublisher,
@@ -488,10 +554,21 @@ impl<'a> Judge<'a> {
                     "publish #{} of {} names no logged stage, so its publisher is unknown; trusted publishers: {}",
                     publish.0.index,
                     self.release(),
-                    allowed()
+                    allowed(&rules)
                 ),
                 [publish.0.index],
             );
+            return;
+        }
+        self.check_stage_publishers(stages);
+    }
+
+    /// Reports each stage whose publisher no applicable trusted-publisher
+    /// rule allows (none when no rule applies).
+    pub(super) fn check_stage_publishers(&mut self, stages: &[Link<'a, Stage>]) {
+        let rules: Vec<&TrustedPublisherRule> =
+            self.policy.publisher_rules(self.package.as_str()).collect();
+        if rules.is_empty() {
             return;
         }
         for (e, s) in stages {
@@ -511,7 +588,7 @@ impl<'a> Judge<'a> {
                     field(&p.issuer),
                     field(&p.repository),
                     field(&p.workflow),
-                    allowed()
+                    allowed(&rules)
                 ),
                 [e.index],
             );
@@ -539,4 +616,16 @@ impl<'a> Judge<'a> {
             );
         }
     }
+}
+
+/// The trusted publishers of `rules`, for messages.
+fn allowed(rules: &[&TrustedPublisherRule]) -> String {
+    rules
+        .iter()
+        .map(|r| match &r.workflow {
+            Some(w) => format!("{} {} {}", r.issuer, r.repository, w),
+            None => format!("{} {}", r.issuer, r.repository),
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
 }

@@ -20,14 +20,20 @@
 //! a package. Nothing here panics, whatever the input: missing or dangling
 //! references, duplicates and contradictions become findings.
 //!
+//! The same checks run one step at a time ([`judge_stage`],
+//! [`judge_approval`], [`judge_publish`]) for the monitor, which judges
+//! each entry of a release as it is logged: one judge, two callers.
+//!
 //! Out of scope: proving inclusion and submitter signatures (the caller
 //! does that before building [`LoggedEvent`]s), fetching events, clocks and
 //! time-based heuristics (approval speed, device age: monitor rules).
 
 mod config;
 mod evaluate;
+mod steps;
 mod verdict;
 
 pub use config::{Policy, TrustedPublisherRule, matches};
 pub use evaluate::evaluate;
+pub use steps::{DeviceSignatureCheck, judge_approval, judge_publish, judge_stage};
 pub use verdict::{Finding, LoggedEvent, Rule, Verdict};

@@ -525,6 +525,7 @@ fn lockfile_digest_mismatch_fails() {
 
 mod config;
 mod devices;
+mod steps;
 
 /// A trusted-publisher rule for GitHub Actions.
 fn rule(packages: &str, repository: &str, workflow: Option<&str>) -> TrustedPublisherRule {

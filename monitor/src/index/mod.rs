@@ -9,7 +9,7 @@
 mod records;
 
 pub use records::{
-    ApprovalFact, DeviceRecord, LogRecord, PackageRecord, PublisherRecord, StageFact,
+    ApprovalFact, DeviceRecord, KeptEvent, LogRecord, PackageRecord, PublisherRecord, StageFact,
     TrustedRecord, VersionRecord,
 };
 

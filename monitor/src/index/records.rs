@@ -4,8 +4,35 @@
 //! of events. Times are the rules' recency clock (the log's `logged_at`
 //! unless configured otherwise), in ms since the epoch.
 
+use gatelog_core::Event;
+use gatelog_core::policy::LoggedEvent;
+use gatelog_core::{Hash, LeafIndex};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// A logged event kept whole, for the shared judge
+/// ([`gatelog_core::policy`]) to read: the events of one release and the
+/// history of one device are few.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct KeptEvent {
+    /// Leaf index.
+    pub index: u64,
+    /// Leaf hash (hex).
+    pub leaf_hash: String,
+    /// The event.
+    pub event: Event,
+}
+
+impl KeptEvent {
+    /// The event as the judge takes it.
+    pub fn logged(&self) -> LoggedEvent {
+        LoggedEvent {
+            index: LeafIndex(self.index),
+            leaf_hash: Hash::from_hex(&self.leaf_hash).unwrap_or_default(),
+            event: self.event.clone(),
+        }
+    }
+}
 
 /// Per registry and package: its chain head, policy, maintainers and device history.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
@@ -55,6 +82,9 @@ pub struct VersionRecord {
     pub approvals: Vec<ApprovalFact>,
     /// `publish` events: (entry, integrity).
     pub publishes: Vec<(u64, String)>,
+    /// The `stage`, `approve` and `publish` events, whole.
+    #[serde(default)]
+    pub events: Vec<KeptEvent>,
 }
 
 /// What the rules need of a `stage`.
@@ -88,6 +118,10 @@ pub struct DeviceRecord {
     pub registered: Option<(i64, u64, Option<String>)>,
     /// The revocation after the registration, if any: (time ms, entry).
     pub revoked: Option<(i64, u64)>,
+    /// The latest `device-register` and the `device-revoke`s after it,
+    /// whole (or the revokes alone, if never registered).
+    #[serde(default)]
+    pub events: Vec<KeptEvent>,
 }
 
 /// Per registry and publisher identity: its recent stages, for burst detection.

@@ -5,7 +5,7 @@
 
 use gatelog_core::event::{EventBody, PolicyChange, StagedPublishing, TrustedPublisherMode};
 
-use super::{Engine, Entry, Findings, registry};
+use super::{Engine, Entry, Findings, kept, registry};
 use crate::alert::{RuleId, Severity};
 use crate::index::{RecordSource, TrustedRecord};
 
@@ -27,6 +27,8 @@ pub(super) fn apply(
             let key = change.device.public_key.map(|k| hex::encode(k.as_bytes()));
             record.registered = Some((now, entry.index, key));
             record.revoked = None;
+            // The judge needs only the latest registration and what follows.
+            record.events = vec![kept(entry)];
         }
         EventBody::DeviceRevoke(change) => {
             let record =
@@ -34,6 +36,7 @@ pub(super) fn apply(
                     .index
                     .device(source, registry, &change.maintainer, &change.device.id)?;
             record.revoked = Some((now, entry.index));
+            record.events.push(kept(entry));
         }
         EventBody::MaintainerAdd(change) => {
             let record = engine.index.package(source, registry, e.package.as_str())?;

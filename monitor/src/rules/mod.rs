@@ -13,6 +13,11 @@
 //! first entry (`--start-at-end`) are unknown, so history-dependent rules
 //! stay silent about references into them rather than guess.
 //!
+//! The per-release rules (publish without approval, digests, devices,
+//! second factors, device signatures, trusted publishers) are the shared
+//! judge's, [`gatelog_core::policy`], the one `gatelog verify` uses
+//! ([`judged`]); the rules here add what needs history across releases.
+//!
 //! Device signatures, the costliest check, run on the other cores while
 //! the rules go on ([`signatures`]); [`Engine::finish_chunk`] collects them.
 
@@ -20,6 +25,7 @@ mod account;
 mod chain;
 mod clock;
 mod config;
+mod judged;
 mod release;
 mod signatures;
 
@@ -30,14 +36,13 @@ mod tests_hardening;
 
 pub use config::{RecencyClock, RuleConfig};
 
-use ed25519_dalek::VerifyingKey;
 use gatelog_core::event::Event;
 use gatelog_core::policy::matches;
 use gatelog_core::{Hash, LeafIndex};
 use signatures::{PendingSignature, Signatures};
 
 use crate::alert::{RuleId, Severity};
-use crate::index::{Index, RecordSource};
+use crate::index::{Index, KeptEvent, RecordSource};
 
 /// A verified entry, decoded.
 #[derive(Clone, Debug)]
@@ -85,9 +90,6 @@ pub struct Engine {
     start: u64,
     index: Index,
     pending: Signatures,
-    /// Decompressed device keys by hex: decompressing a point costs as much
-    /// as a third of a signature check, and devices approve many times.
-    keys: std::collections::HashMap<String, VerifyingKey>,
 }
 
 /// Registry time in ms since the epoch.
@@ -101,6 +103,15 @@ pub(crate) fn registry(entry: &Entry) -> &str {
     entry.event.registry.host()
 }
 
+/// The entry kept whole in the index, for the shared judge.
+pub(crate) fn kept(entry: &Entry) -> KeptEvent {
+    KeptEvent {
+        index: entry.index,
+        leaf_hash: entry.leaf_hash.to_hex(),
+        event: entry.event.clone(),
+    }
+}
+
 impl Engine {
     /// An engine with `config`, alerting on packages matching `watch`
     /// (every package when empty), for a history that begins at `start`.
@@ -111,7 +122,6 @@ impl Engine {
             start,
             index: Index::default(),
             pending: Signatures::default(),
-            keys: Default::default(),
         }
     }
 
@@ -190,22 +200,6 @@ impl Engine {
     /// the findings of those that fail, in entry order.
     pub fn finish_chunk(&mut self) -> Vec<Finding> {
         self.pending.finish()
-    }
-
-    /// The device key registered as `hex`, decompressed once.
-    fn device_key(&mut self, hex: &str) -> Option<VerifyingKey> {
-        if let Some(key) = self.keys.get(hex) {
-            return Some(*key);
-        }
-        let key = hex::decode(hex)
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .and_then(|b| VerifyingKey::from_bytes(&b).ok())?;
-        if self.keys.len() >= 100_000 {
-            self.keys.clear();
-        }
-        self.keys.insert(hex.to_owned(), key);
-        Some(key)
     }
 
     fn queue_signature(&mut self, pending: PendingSignature) {

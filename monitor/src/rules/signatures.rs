@@ -12,9 +12,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 
-use ed25519_dalek::VerifyingKey;
-use gatelog_core::Hash;
-use gatelog_core::event::{Approve, PackageName};
+use gatelog_core::policy::DeviceSignatureCheck;
 
 use super::Finding;
 
@@ -22,21 +20,16 @@ use super::Finding;
 /// enough that both cores get work early in a chunk.
 const BATCH: usize = 64;
 
-/// A device signature to check, with the finding it becomes if it fails.
+/// A device signature to check (as the shared judge handed it over), with
+/// the alert finding it becomes if it fails.
 pub(super) struct PendingSignature {
     pub finding: Finding,
-    pub approve: Approve,
-    pub package: PackageName,
-    pub stage_leaf_hash: Hash,
-    pub key: VerifyingKey,
+    pub check: DeviceSignatureCheck,
 }
 
 impl PendingSignature {
     fn check(self) -> Option<Finding> {
-        self.approve
-            .verify_device_signature(&self.package, &self.stage_leaf_hash, &self.key)
-            .err()
-            .map(|_| self.finding)
+        self.check.check().map(|_| self.finding)
     }
 }
 

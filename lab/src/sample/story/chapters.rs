@@ -14,6 +14,10 @@ const ORDINARY: i64 = 1_774_828_800;
 /// 2026-05-11T00:00:00Z, a Monday: the first day of attacks.
 const MAY_11: i64 = 1_778_457_600;
 
+/// What `gatelog verify` reports on a direct publish of a package whose
+/// staging is required.
+const DIRECT: &[&str] = &["publish-without-approval"];
+
 /// Ordinary releases, spread over the weekdays of six weeks.
 const ORDINARY_RELEASES: usize = 70;
 const ORDINARY_WEEKDAYS: usize = 30;
@@ -168,6 +172,7 @@ fn stolen_token(s: &mut Script) {
         &version,
         integrity,
         note,
+        DIRECT,
     );
 }
 
@@ -196,7 +201,7 @@ fn worm(s: &mut Script) {
         );
         s.stage(t, pkg, &version, integrity, worm.clone(), note);
         let note = format!("{}@{version} goes public directly, unapproved", pkg.name());
-        s.publish_direct(t + 40, pkg, &version, integrity, note);
+        s.publish_direct(t + 40, pkg, &version, integrity, note, DIRECT);
     }
 }
 
@@ -332,7 +337,14 @@ fn switched_tarball(s: &mut Script) {
         "a different tarball of {}@{version} is published directly, not the one bob approved",
         pkg.name()
     );
-    s.publish_direct(t + 16 * MINUTE, pkg, &version, switched, note);
+    s.publish_direct(
+        t + 16 * MINUTE,
+        pkg,
+        &version,
+        switched,
+        note,
+        &["publish-without-approval", "integrity-mismatch"],
+    );
 }
 
 fn unknown_devices(s: &mut Script) {

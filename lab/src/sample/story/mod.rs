@@ -84,7 +84,9 @@
 //! [`Story::attacked_releases`] are every publish of an attack chapter, each
 //! with the rules `gatelog verify` (default policy, the lockfile holding the
 //! published digest) reports in [`Release::verify_rules`]. Direct publishes
-//! (chapters 4, 5, 9) fail `publish-without-approval`, the SMS approval
+//! (chapters 4, 5, 9) fail `publish-without-approval`, the switched
+//! tarball (9) also `integrity-mismatch` (its version was approved as
+//! another tarball), the SMS approval
 //! (7) `weak-second-factor`, the unknown devices (10) `unknown-device`. The
 //! releases of chapters 6, 8, 11 and 14 pass: new devices, approval speed,
 //! maintainership and policy history are monitor heuristics that the

@@ -411,6 +411,7 @@ impl Script {
         version: &str,
         integrity: Integrity,
         note: String,
+        verify_rules: &'static [&'static str],
     ) {
         let publish = Publish {
             version: version.parse().expect("script versions are SemVer"),
@@ -421,8 +422,9 @@ impl Script {
             via: Via::Direct,
         };
         self.push(time, pkg, note, Action::Fixed(EventBody::Publish(publish)));
-        // Staging is required (default policy): nothing else is judged.
-        self.released(pkg, version, integrity, &["publish-without-approval"]);
+        // Staging is required (default policy), so the publish fails on
+        // that; a version approved as another tarball fails on the digest too.
+        self.released(pkg, version, integrity, verify_rules);
     }
 
     pub(super) fn released(

@@ -1,9 +1,10 @@
 //! Tests of the story: every step is a valid, signed event whose references
-//! hold; each chapter fires exactly its expected rules; honest releases
+//! hold; chapters list their expected rules consistently; honest releases
 //! pass `gatelog verify`'s policy and attacked ones fail as documented; the
-//! static log of the story is what a tiles reader accepts.
-
-mod rules;
+//! static log of the story is what a tiles reader accepts. That each
+//! chapter fires exactly its expected rules is the monitor's test
+//! (`monitor/tests/one_judge.rs`, and `tests/golden.rs` over HTTP): its
+//! per-release rules are the shared judge's.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,6 +16,11 @@ use gatelog_core::hash::leaf_hash;
 use gatelog_core::leaf::Leaf;
 use gatelog_core::policy::{LoggedEvent, Policy, evaluate};
 use gatelog_core::tree::TreeSize;
+
+/// The entry at `index`.
+fn at(entries: &[LoggedEvent], index: LeafIndex) -> &LoggedEvent {
+    &entries[usize::try_from(index.0).unwrap()]
+}
 
 /// Plays the whole story into a static log, keeping the steps.
 fn play() -> (StaticLog, Story, Vec<Step>) {
@@ -77,7 +83,7 @@ fn steps_are_valid_events_in_time_order_whose_references_hold() {
         assert!(!step.note.is_empty() && !step.note.contains('\n'));
         for (field, target) in entry.event.references() {
             assert!(target < entry.index, "{}", step.note);
-            let referenced = rules::at(&entries, target);
+            let referenced = at(&entries, target);
             entry
                 .event
                 .check_reference(field, &referenced.event)
@@ -126,7 +132,7 @@ fn device_signatures_verify_except_the_forged_one() {
             assert_eq!(approve.device.id, "totp-spare");
             continue;
         };
-        let stage = rules::at(&entries, approve.stage);
+        let stage = at(&entries, approve.stage);
         let verified =
             approve.verify_device_signature(&entry.event.package, &stage.leaf_hash, &key);
         assert_eq!(
@@ -147,17 +153,17 @@ fn device_signatures_verify_except_the_forged_one() {
 }
 
 #[test]
-fn each_chapter_fires_exactly_its_expected_rules() {
-    let (log, story, steps) = play();
-    let fired = rules::fired(&entries(&log, &story));
-    let mut by_chapter: Vec<BTreeSet<&str>> = vec![BTreeSet::new(); story.chapters().len()];
-    for (step, rules) in steps.iter().zip(&fired) {
-        by_chapter[step.chapter].extend(rules.iter().copied());
-    }
+fn chapters_list_their_expected_rules_consistently() {
+    let (_, story, _) = play();
     let mut all = BTreeSet::new();
-    for (chapter, got) in story.chapters().iter().zip(&by_chapter) {
+    for chapter in story.chapters() {
         let want: BTreeSet<&str> = chapter.expected_rules.iter().copied().collect();
-        assert_eq!(*got, want, "{}", chapter.title);
+        assert_eq!(
+            want.len(),
+            chapter.expected_rules.len(),
+            "{}",
+            chapter.title
+        );
         assert!(chapter.expected_rules.is_sorted(), "{}", chapter.title);
         assert_eq!(chapter.attack, !want.is_empty(), "{}", chapter.title);
         all.extend(want);
@@ -295,7 +301,7 @@ fn a_log_that_refuses_the_forged_approval_gets_the_rest_of_the_story() {
         if let EventBody::Approve(approve) = &entry.event.body
             && approve.device.id == "yubikey-5c"
         {
-            let stage = rules::at(&entries, approve.stage);
+            let stage = at(&entries, approve.stage);
             let key = crate::sample::device_key(1).verifying_key();
             approve
                 .verify_device_signature(&entry.event.package, &stage.leaf_hash, &key)
