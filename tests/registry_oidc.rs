@@ -305,7 +305,6 @@ fn npm_trust_gitlab_then_publish_directly_from_gitlab_ci() {
 
     // Only GitLab's tokens are accepted here: GitHub trust is refused.
     let size = rig.tree_size();
-    let code = rig.otp(&secret);
     fails(
         &rig.npm(
             &src,
@@ -320,7 +319,6 @@ fn npm_trust_gitlab_then_publish_directly_from_gitlab_ci() {
                 WORKFLOW_FILE,
                 "--allow-publish",
                 "--yes",
-                &format!("--otp={code}"),
             ],
         ),
         "npm trust github without a GitHub issuer",
@@ -393,4 +391,34 @@ fn npm_trust_gitlab_then_publish_directly_from_gitlab_ci() {
         "ENEEDAUTH",
     );
     assert_eq!(rig.tree_size(), size);
+
+    // The log is down: the change is refused (503) and has no effect; the
+    // retry is logged once.
+    let trust_path = "/-/package/@acme%2fci-widget/trust";
+    let body = br#"[{"type":"gitlab","claims":{"project_path":"acme/other","ci_config_ref_uri":{"file":".gitlab-ci.yml"}},"permissions":["createStagedPackage"]}]"#;
+    let listed = |rig: &Rig| {
+        let (status, _, v) = rig.request("GET", trust_path, Some(&alice), None, b"");
+        assert_eq!(status, 200, "{v}");
+        v.as_array().unwrap().len()
+    };
+    rig.stop_log();
+    let code = rig.otp(&secret);
+    let (status, head, v) = rig.request("POST", trust_path, Some(&alice), Some(&code), body);
+    assert_eq!(status, 503, "{v}");
+    assert!(head.contains("retry-after"), "{head}");
+    assert_eq!(listed(&rig), 1);
+    rig.start_log();
+    assert_eq!(rig.tree_size(), size);
+    let code = rig.otp(&secret);
+    let (status, _, v) = rig.request("POST", trust_path, Some(&alice), Some(&code), body);
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v[0]["claims"]["project_path"], "acme/other");
+    assert_eq!(listed(&rig), 2);
+    assert_eq!(rig.tree_size(), size + 1);
+    let last = events(&rig).pop().unwrap();
+    assert_eq!(last["trusted_publishers"].as_array().unwrap().len(), 2);
+    // The same publisher twice is refused (before any OTP is asked for).
+    let (status, _, v) = rig.request("POST", trust_path, Some(&alice), None, body);
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(rig.tree_size(), size + 1);
 }
