@@ -299,10 +299,9 @@ fn honest_lockfile_passes_and_each_attack_fails_with_its_rule() {
     );
     let (code, v, err) = offline(&bundle);
     assert_eq!(code, 0, "{v} {err}");
-    let text = std::fs::read_to_string(&bundle).unwrap();
     // Changing any byte makes verification fail (a sample of positions
-    // across the whole file: JSON structure, leaves, proofs, notes).
-    let original = text.clone().into_bytes();
+    // across the whole compact bundle: lengths, leaves, proof, note).
+    let original = std::fs::read(&bundle).unwrap();
     let step = (original.len() / 40).max(1);
     for at in (0..original.len()).step_by(step) {
         let mut changed = original.clone();
@@ -311,51 +310,11 @@ fn honest_lockfile_passes_and_each_attack_fails_with_its_rule() {
         let (code, v, _) = offline(&bundle);
         assert_ne!(code, 0, "changing byte {at} still verifies: {v}");
     }
-    // An entry shared by two releases (the device registration) is checked
-    // in each copy: tampering with only the second copy still fails.
-    let mut doc: Value = serde_json::from_str(&text).unwrap();
-    let first: Vec<String> = doc["releases"][0]["proofs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap().to_owned())
-        .collect();
-    let shared = doc["releases"][1]["proofs"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|p| first.contains(&p.as_str().unwrap().to_owned()))
-        .expect("the device registration is in both bundles");
-    // Same index, same leaf; one proof hash changed.
-    let mut lines: Vec<String> = shared
-        .as_str()
-        .unwrap()
-        .split('\n')
-        .map(str::to_owned)
-        .collect();
-    lines[3] = Hash::default().to_base64();
-    let tampered_copy = lines.join("\n");
-    *shared = Value::String(tampered_copy);
-    std::fs::write(&bundle, serde_json::to_vec(&doc).unwrap()).unwrap();
-    let (code, v, _) = offline(&bundle);
-    assert_eq!(code, 1, "a tampered second copy verifies: {v}");
+    // The JSON form of offline bundles (a shared entry tampered with in
+    // one copy only, a proof hash changed) is covered in tests/compact.rs.
     std::fs::write(&bundle, &original).unwrap();
-    let v: Value = serde_json::from_str(&text).unwrap();
-    let proof = v["releases"][0]["proofs"][0].as_str().unwrap().to_owned();
-    let mut lines: Vec<String> = proof.lines().map(str::to_owned).collect();
-    let hash_line = lines
-        .iter()
-        .position(|l| l.len() == 44 && l.ends_with('='))
-        .unwrap();
-    lines[hash_line] = Hash::default().to_base64();
-    let tampered = text.replace(
-        &proof.replace('\n', "\\n"),
-        &(lines.join("\n") + "\n").replace('\n', "\\n"),
-    );
-    assert_ne!(tampered, text, "the test changed the bundle");
-    std::fs::write(&bundle, tampered).unwrap();
     let (code, v, err) = offline(&bundle);
-    assert_eq!(code, 1, "{v} {err}");
+    assert_eq!(code, 0, "{v} {err}");
 
     // Wrong log key: nothing verifies.
     let other = SignerKey::from_seed(ORIGIN, SignatureType::Ed25519, &[99; 32])

@@ -23,6 +23,7 @@
 //! The demo and the load generator are in `gatelog-lab`, not here.
 
 pub mod cli;
+pub mod compact;
 pub mod files;
 pub mod keygen;
 pub mod lockfile;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use gatelog_core::compact_bundles;
 use gatelog_core::merkle::verify_inclusion;
 use gatelog_core::{
     Envelope, Hash, InclusionProof, LeafIndex, SignedCheckpoint, TreeHead, TreeSize, VerifierKey,
@@ -78,6 +79,10 @@ fn path_of(v: &Value) -> Result<Vec<Hash>, ClientError> {
         .map(|h| hash_at(h, "proof hash"))
         .collect()
 }
+
+/// What `POST /v1/bundles` accepts: the compact form first, JSON from
+/// logs without it.
+const ACCEPT_BUNDLES: &str = "application/vnd.gatelog.bundles.compact-v1, application/json;q=0.5";
 
 /// Largest answer read from a log (a bundles answer for a lockfile of
 /// 5,000 releases is tens of MiB).
@@ -310,15 +315,27 @@ impl LogClient {
             });
             let this = self.clone();
             tasks.push(tokio::spawn(async move {
+                // The compact form when the log has it; a log without it
+                // ignores `Accept` and answers JSON.
                 let resp = this
                     .http
                     .post(format!("{}/v1/bundles", this.base))
+                    .header(reqwest::header::ACCEPT, ACCEPT_BUNDLES)
                     .json(&body)
                     .send()
                     .await
                     .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+                let compact = resp
+                    .headers()
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with(compact_bundles::CONTENT_TYPE));
                 let bytes = Self::answer(resp).await?;
-                parse_bundles(&bytes)
+                if compact {
+                    crate::compact::parse_answer(&bytes)
+                } else {
+                    parse_bundles(&bytes)
+                }
             }));
         }
         let mut out = Vec::with_capacity(releases.len());

@@ -33,13 +33,24 @@ pub struct CompactRelease {
     pub package: String,
     /// The version.
     pub version: String,
-    /// Whether the bundle holds the whole `prev` chain from the version's
-    /// first event to `head`.
-    pub complete: bool,
-    /// The package's latest entry at the checkpoint, if it has any.
-    pub head: Option<LeafIndex>,
+    /// What the bundle holds of the package's `prev` chain.
+    pub chain: ChainState,
     /// Positions in [`CompactAnswer::leaves`], strictly ascending.
     pub entries: Vec<u32>,
+}
+
+/// What a bundle holds of its package's `prev` chain. Encoded as one byte
+/// of three one-hot values, so no single changed bit turns one into another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChainState {
+    /// The whole chain from the version's first event to the package's
+    /// latest entry at the checkpoint, this one (byte `0x01`, then the
+    /// index).
+    Head(LeafIndex),
+    /// The package has no entry at the checkpoint (byte `0x02`).
+    Empty,
+    /// The log capped the chain and sent only its first part (byte `0x04`).
+    Capped,
 }
 
 /// A compact answer.
@@ -94,9 +105,13 @@ impl CompactAnswer {
                 put_len16(&mut out, text.len());
                 out.extend_from_slice(text.as_bytes());
             }
-            out.push(u8::from(r.complete) | if r.head.is_some() { 2 } else { 0 });
-            if let Some(head) = r.head {
-                out.extend_from_slice(&head.0.to_be_bytes());
+            match r.chain {
+                ChainState::Head(head) => {
+                    out.push(1);
+                    out.extend_from_slice(&head.0.to_be_bytes());
+                }
+                ChainState::Empty => out.push(2),
+                ChainState::Capped => out.push(4),
             }
             put_len32(&mut out, r.entries.len());
             for e in &r.entries {
@@ -292,14 +307,14 @@ impl Reader<'_> {
         let registry = self.text("a registry")?;
         let package = self.text("a package")?;
         let version = self.text("a version")?;
-        let flags = self.take(1, "the chain flags")?[0];
-        if flags & !3 != 0 {
-            return Err(self.error(format!("unknown chain flags {flags:#04x}")));
-        }
-        let head = if flags & 2 != 0 {
-            Some(LeafIndex(self.u64("the chain head")?))
-        } else {
-            None
+        let chain = match self.take(1, "the chain state")?[0] {
+            1 => ChainState::Head(LeafIndex(self.u64("the chain head")?)),
+            2 => ChainState::Empty,
+            4 => ChainState::Capped,
+            other => {
+                self.at -= 1;
+                return Err(self.error(format!("unknown chain state {other:#04x}")));
+            }
         };
         let count = self.count(4, "entries")?;
         let mut entries: Vec<u32> = Vec::with_capacity(count);
@@ -318,8 +333,7 @@ impl Reader<'_> {
             registry,
             package,
             version,
-            complete: flags & 1 != 0,
-            head,
+            chain,
             entries,
         })
     }

@@ -1,6 +1,7 @@
-//! Offline bundle files (`gatelog verify --offline`): never panics; what
-//! reads back writes out and reads again to the same entries; every proof
-//! can be checked against a log key without panicking.
+//! Offline bundle files (`gatelog verify --offline`, compact or JSON):
+//! never panics; what reads back writes out as JSON and reads again to the
+//! same entries; every proof can be checked against a log key without
+//! panicking. The compact form's own round trip is `compact_bundles`.
 #![no_main]
 use gatelog_client::verify::offline;
 use gatelog_core::keys::VerifierKey;
@@ -13,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(releases) = offline::read(data) else {
         return;
     };
-    let again = offline::read(&offline::write("example.com/foo", &releases))
+    let again = offline::read(&offline::write_json("example.com/foo", &releases))
         .expect("a written bundle reads back");
     assert_eq!(again.len(), releases.len());
     let key = VerifierKey::parse(VKEY).expect("valid key");

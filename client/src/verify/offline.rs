@@ -1,6 +1,9 @@
 //! Offline proof bundles (`gatelog bundle`, `gatelog verify --offline`).
 //!
-//! A bundle is JSON: `{"format": "gatelog-offline-bundle/v1", "origin": …,
+//! `gatelog bundle` writes the log's compact answers
+//! (`gatelog-bundles/compact-v1`, [`crate::compact`]) back to back; this
+//! module still reads the older JSON form, and writes it for logs whose
+//! bundles cannot be written compactly. A JSON bundle is: `{"format": "gatelog-offline-bundle/v1", "origin": …,
 //! "releases": [{"registry", "package", "version", "chain": {"head",
 //! "complete"}, "proofs": [<c2sp.org/tlog-proof>…]}]}`. `registry` (the
 //! registry host) and `chain` (the package's `prev` chain as the log
@@ -15,6 +18,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use gatelog_core::compact_bundles;
 use gatelog_core::tlog_proof::TlogProof;
 use serde_json::{Value, json};
 
@@ -36,8 +40,19 @@ pub enum BundleFileError {
     TooLarge,
 }
 
-/// Writes fetched releases as an offline bundle.
+/// Writes fetched releases as an offline bundle: compact answers
+/// (`gatelog-bundles/compact-v1`, back to back), or the JSON form when the
+/// log's bundles cannot be written compactly (a log that names no
+/// registry or chain).
 pub fn write(origin: &str, releases: &[FetchedRelease]) -> Vec<u8> {
+    match crate::compact::answers_of(releases) {
+        Ok(answers) if !answers.is_empty() => answers.iter().flat_map(|a| a.to_bytes()).collect(),
+        _ => write_json(origin, releases),
+    }
+}
+
+/// Writes fetched releases as a `gatelog-offline-bundle/v1` JSON bundle.
+pub fn write_json(origin: &str, releases: &[FetchedRelease]) -> Vec<u8> {
     let releases: Vec<Value> = releases
         .iter()
         .map(|r| {
@@ -74,11 +89,23 @@ pub fn read(bytes: &[u8]) -> Result<Vec<FetchedRelease>, BundleFileError> {
     if bytes.len() > MAX_BUNDLE_FILE {
         return Err(BundleFileError::TooLarge);
     }
+    if compact_bundles::is_compact(bytes) {
+        return read_compact(bytes);
+    }
     let bad = |w: &str| BundleFileError::Malformed(w.to_owned());
-    let v: Value =
-        serde_json::from_slice(bytes).map_err(|e| BundleFileError::Malformed(e.to_string()))?;
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| {
+        BundleFileError::Malformed(format!(
+            "neither a gatelog-bundles/compact-v1 bundle nor a gatelog-offline-bundle/v1 JSON \
+             file ({e})"
+        ))
+    })?;
     if v["format"] != FORMAT {
-        return Err(bad("not a gatelog-offline-bundle/v1 file"));
+        return Err(BundleFileError::Malformed(format!(
+            "not a gatelog-offline-bundle/v1 file: format {} is not one this gatelog reads \
+             (gatelog-bundles/compact-v1, gatelog-offline-bundle/v1); write the bundle again \
+             with this version's `gatelog bundle`",
+            v["format"]
+        )));
     }
     // Only the keys this format has: a renamed `registry` or `chain` must
     // not silently turn into an older bundle's defaults.
@@ -125,6 +152,20 @@ pub fn read(bytes: &[u8]) -> Result<Vec<FetchedRelease>, BundleFileError> {
                 .to_owned(),
             entries,
         });
+    }
+    Ok(out)
+}
+
+/// Reads compact answers written back to back.
+fn read_compact(bytes: &[u8]) -> Result<Vec<FetchedRelease>, BundleFileError> {
+    let mut out = Vec::new();
+    for answer in
+        compact_bundles::parse_many(bytes).map_err(|e| BundleFileError::Malformed(e.to_string()))?
+    {
+        out.extend(
+            crate::compact::releases_of(answer)
+                .map_err(|e| BundleFileError::Malformed(e.to_string()))?,
+        );
     }
     Ok(out)
 }

@@ -22,6 +22,8 @@ use gatelog_core::{Event, Leaf, LeafIndex, NodeId, TreeSize};
 use super::integrity;
 use crate::store::{IndexKey, LogStore, StoreError};
 
+pub mod compact;
+
 /// A release asked for: the registry's host, the package and the version
 /// as asked.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
@@ -98,10 +100,10 @@ fn on_all_cores<T: Sync, R: Send, E: Send>(
 
 /// What one bundle holds: its entries, and how much of its package's chain
 /// they cover.
-struct Indexes {
-    entries: Vec<LeafIndex>,
-    head: Option<LeafIndex>,
-    complete: bool,
+pub(super) struct Indexes {
+    pub(super) entries: Vec<LeafIndex>,
+    pub(super) head: Option<LeafIndex>,
+    pub(super) complete: bool,
 }
 
 /// The indexes of a list key, ascending; more than `max` is
@@ -212,7 +214,10 @@ fn bundle_indexes(
 
 /// Reads the leaves at `indexes` (ascending), one read per run of
 /// consecutive indexes.
-fn read_leaves_at(store: &dyn LogStore, indexes: &[LeafIndex]) -> Result<Vec<Vec<u8>>, StoreError> {
+pub(super) fn read_leaves_at(
+    store: &dyn LogStore,
+    indexes: &[LeafIndex],
+) -> Result<Vec<Vec<u8>>, StoreError> {
     let mut out = Vec::with_capacity(indexes.len());
     let mut i = 0;
     while i < indexes.len() {
@@ -332,13 +337,17 @@ fn render_within_budget(
     Ok(out)
 }
 
-/// The JSON array of the bundles of `releases` at `size`, one per distinct
-/// release, in the order first asked.
-pub fn bundles_json(
+/// The distinct releases of `releases` (in the order first asked), the
+/// indexes of each one's bundle at `size`, and every distinct index of
+/// them all, ascending.
+pub(super) type Plan<'a> = (Vec<&'a Release>, Vec<Indexes>, Vec<LeafIndex>);
+
+/// Plans the bundles of `releases` at `size` on all cores ([`Plan`]).
+pub(super) fn plan<'a>(
     store: &dyn LogStore,
-    releases: &[Release],
+    releases: &'a [Release],
     size: TreeSize,
-) -> Result<String, BundleError> {
+) -> Result<Plan<'a>, BundleError> {
     let mut seen = std::collections::HashSet::with_capacity(releases.len());
     let releases: Vec<&Release> = releases.iter().filter(|r| seen.insert(*r)).collect();
     let per_release = on_all_cores(&releases, |part| {
@@ -354,6 +363,17 @@ pub fn bundles_json(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    Ok((releases, per_release, distinct))
+}
+
+/// The JSON array of the bundles of `releases` at `size`, one per distinct
+/// release, in the order first asked.
+pub fn bundles_json(
+    store: &dyn LogStore,
+    releases: &[Release],
+    size: TreeSize,
+) -> Result<String, BundleError> {
+    let (releases, per_release, distinct) = plan(store, releases, size)?;
     let rendered = render_within_budget(store, &distinct, size)?;
     let at: HashMap<LeafIndex, usize> = distinct.iter().enumerate().map(|(k, i)| (*i, k)).collect();
     let total: usize = per_release

@@ -12,6 +12,7 @@
 //! `gatelog-server check` cover the rest.
 
 use gatelog_core::merkle::{root_from_inclusion_path, root_from_nodes, root_nodes};
+use gatelog_core::multiproof::root_from_multiproof;
 use gatelog_core::{Hash, InclusionProof, LeafIndex, NodeId, TreeSize, leaf_hash, node_hash};
 
 use crate::store::{LogStore, StoreError};
@@ -44,6 +45,40 @@ pub fn check_entry(
         _ => Err(damaged(format!(
             "the stored hashes of entry {index}'s inclusion proof at size {} do not lead to the stored root",
             proof.tree_size
+        ))),
+    }
+}
+
+/// Each of `leaves` (at `indexes`, ascending) hashes to its stored leaf
+/// hash, and the multi-leaf `proof` leads from those to the stored root.
+pub fn check_multiproof(
+    store: &dyn LogStore,
+    size: TreeSize,
+    indexes: &[LeafIndex],
+    leaves: &[Vec<u8>],
+    stored: &[Hash],
+    proof: &[Hash],
+) -> Result<(), StoreError> {
+    for ((index, leaf), hash) in indexes.iter().zip(leaves).zip(stored) {
+        if leaf_hash(leaf) != *hash {
+            return Err(damaged(format!(
+                "entry {index} does not hash to its stored leaf hash {hash}"
+            )));
+        }
+    }
+    if indexes.is_empty() {
+        return Ok(());
+    }
+    let sent: Vec<(LeafIndex, Hash)> = indexes
+        .iter()
+        .copied()
+        .zip(stored.iter().copied())
+        .collect();
+    match root_from_multiproof(size, &sent, proof) {
+        Ok(r) if r == stored_root(store, size)? => Ok(()),
+        _ => Err(damaged(format!(
+            "the stored hashes of the multi-leaf proof of {} entries at size {size} do not lead to the stored root",
+            indexes.len()
         ))),
     }
 }

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::bundles::{BundleError, Release, bundles_json};
+use super::bundles::{BundleError, Release, bundles_json, compact};
 use super::direct_json;
 use super::error::ApiError;
 use super::integrity;
@@ -386,6 +386,7 @@ pub const MAX_BUNDLES_BODY: usize = 4 * 1024 * 1024;
 /// `POST /v1/bundles`: bundles for many releases (a whole lockfile).
 pub async fn bundles_many(
     State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let bytes = super::submit::read_body(body, MAX_BUNDLES_BODY).await?;
@@ -416,6 +417,15 @@ pub async fn bundles_many(
     let cp = state.published.served();
     let size = cp.head().size;
     let store: Store = state.store.clone();
+    if compact::wants_compact(&headers) {
+        let note = cp.to_bytes();
+        let body = tokio::task::spawn_blocking(move || {
+            compact::compact_answer(&*store, &wanted, size, note)
+        })
+        .await
+        .map_err(|e| ApiError::from(StoreError::Backend(e.to_string())))??;
+        return Ok(compact::response(body));
+    }
     let bundles = blocking_bundles(move || bundles_json(&*store, &wanted, size)).await?;
     Ok(bundles_response(bundles, &cp))
 }
