@@ -23,6 +23,7 @@ use gatelog_e2e::http_get;
 use oidc_issuer::{COMMIT, Flavour, GIT_REF, REPOSITORY, TestIssuer, WORKFLOW_FILE};
 use rig::{Rig, fails, npm_bin, ok, package_dir, staged_ids};
 use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
 
 const NAME: &str = "@acme/ci-widget";
 
@@ -421,4 +422,37 @@ fn npm_trust_gitlab_then_publish_directly_from_gitlab_ci() {
     let (status, _, v) = rig.request("POST", trust_path, Some(&alice), None, body);
     assert_eq!(status, 409, "{v}");
     assert_eq!(rig.tree_size(), size + 1);
+
+    // An exchanged token is stored hashed, bound to the package and the CI
+    // identity, and refused once it has expired.
+    let id_token = issuer.mint_gitlab(REPOSITORY, ".gitlab-ci.yml");
+    let (status, v) = exchange(&rig, &id_token);
+    assert_eq!(status, 201, "{v}");
+    let token = v["token"].as_str().unwrap().to_owned();
+    let (status, _, v) = rig.request("GET", "/-/whoami", Some(&token), None, b"");
+    assert_eq!(status, 200, "{v}");
+    rig.kill_registry();
+    let key = format!("token/{}", hex::encode(Sha256::digest(token.as_bytes())));
+    {
+        let db = rocksdb::DB::open_default(rig.data().join("db")).unwrap();
+        let raw = db.get(key.as_bytes()).unwrap().expect("the token's record");
+        assert!(!String::from_utf8_lossy(&raw).contains(&token));
+        let mut record: Value = serde_json::from_slice(&raw).unwrap();
+        assert_eq!(record["package"], NAME);
+        assert_eq!(record["kind"], "publish");
+        assert_eq!(record["oidc"]["repository"], REPOSITORY);
+        let expires = record["expires"].as_u64().unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(expires > now && expires <= now + 15 * 60, "{expires}");
+        record["expires"] = (now - 1).into();
+        db.put(key.as_bytes(), serde_json::to_vec(&record).unwrap())
+            .unwrap();
+    }
+    rig.restart_registry(None, &["--oidc-issuer", &gitlab, "--oidc-ca-cert", &ca]);
+    let (status, _, v) = rig.request("GET", "/-/whoami", Some(&token), None, b"");
+    assert_eq!(status, 401, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("expired"), "{v}");
 }
