@@ -196,6 +196,10 @@ pub fn parse_request(body: &[u8]) -> Result<Vec<Requested>, String> {
     if items.is_empty() {
         return Err("no trusted publisher configuration was sent".into());
     }
+    let max = gatelog_core::event::MAX_TRUSTED_PUBLISHERS;
+    if items.len() > max {
+        return Err(format!("a package has at most {max} trusted publishers"));
+    }
     items.iter().map(one).collect()
 }
 
@@ -338,6 +342,9 @@ mod tests {
         ] {
             assert!(parse_request(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
+        let one = r#"{"type":"github","claims":{"repository":"o/r","workflow_ref":{"file":"r.yml"}},"permissions":["createPackage"]}"#;
+        let many = format!("[{}]", vec![one; 17].join(","));
+        assert!(parse_request(many.as_bytes()).is_err());
     }
 
     #[test]
