@@ -244,6 +244,9 @@ fn npm_trust_then_stage_publish_from_ci_with_an_oidc_id_token() {
     assert_eq!(rig.tree_size(), size);
     assert_eq!(staged_ids(&rig, &src, &alice).len(), 1);
 
+    // Every exchange so far used the keys fetched once (cached).
+    assert_eq!(issuer.jwks_served(), 1);
+
     // An exchanged token writes only its package.
     let (got, body) = exchange(&rig, &issuer.mint(Flavour::Good));
     assert_eq!(got, 201, "{body}");

@@ -12,6 +12,7 @@ use std::io::{Read, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -67,6 +68,7 @@ pub struct TestIssuer {
     key: SigningKey,
     other: SigningKey,
     audience: String,
+    jwks_served: AtomicUsize,
 }
 
 fn seeded_key(label: &str) -> SigningKey {
@@ -170,6 +172,7 @@ impl TestIssuer {
             key: seeded_key("issuer"),
             other: seeded_key("other"),
             audience: audience.to_owned(),
+            jwks_served: AtomicUsize::new(0),
         });
         let served = issuer.clone();
         // The thread ends with the test process.
@@ -190,6 +193,11 @@ impl TestIssuer {
     /// The CA certificate (PEM file) of its TLS certificate.
     pub fn ca(&self) -> &Path {
         &self.ca
+    }
+
+    /// How many times its JWKS was fetched.
+    pub fn jwks_served(&self) -> usize {
+        self.jwks_served.load(Ordering::SeqCst)
     }
 
     /// `ACTIONS_ID_TOKEN_REQUEST_URL`.
@@ -288,7 +296,10 @@ impl TestIssuer {
                 json!({"issuer": self.url(), "jwks_uri": format!("{}/.well-known/jwks", self.url()),
                        "id_token_signing_alg_values_supported": ["ES256"]}),
             ),
-            "/.well-known/jwks" => (200, self.jwks()),
+            "/.well-known/jwks" => {
+                self.jwks_served.fetch_add(1, Ordering::SeqCst);
+                (200, self.jwks())
+            }
             "/_apis/oidc/token" => {
                 let bearer = head.lines().find_map(|l| {
                     let (name, value) = l.split_once(':')?;
