@@ -128,14 +128,25 @@ fn bundle(log: &str, vkey: &str, lock: &Path, out: &Path) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
-/// `POST /v1/bundles` with an `Accept` header: (status, content type, body).
-fn post_accepting(addr: SocketAddr, accept: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
+/// `POST /v1/bundles` with an `Accept` header, and `Accept-Encoding: gzip`
+/// when `gzip`: (status, content type, content encoding, body).
+fn post_accepting(
+    addr: SocketAddr,
+    accept: &str,
+    gzip: bool,
+    body: &[u8],
+) -> (u16, String, String, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     write!(
         s,
         "POST /v1/bundles HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: {accept}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+         {}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        if gzip {
+            "Accept-Encoding: gzip\r\n"
+        } else {
+            ""
+        },
         body.len()
     )
     .unwrap();
@@ -146,12 +157,18 @@ fn post_accepting(addr: SocketAddr, accept: &str, body: &[u8]) -> (u16, String, 
     let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
     assert!(!head.contains("transfer-encoding: chunked"), "{head}");
     let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let kind = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-type: "))
-        .unwrap_or_default()
-        .to_owned();
-    (status, kind, raw[split + 4..].to_vec())
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    (
+        status,
+        header("content-type: "),
+        header("content-encoding: "),
+        raw[split + 4..].to_vec(),
+    )
 }
 
 fn releases_body(packages: &[(String, String, Vec<u8>)], host: &str) -> Vec<u8> {
@@ -297,8 +314,12 @@ fn compact_bundles_verify_online_and_offline_and_every_rule_still_fires() {
     // The log answers the compact form when asked, JSON otherwise; the
     // compact answer is smaller and holds the same releases.
     let body = releases_body(&honest(), "registry.example");
-    let (status, kind, compact) = post_accepting(log.server.addr, CONTENT_TYPE, &body);
-    assert_eq!((status, kind.as_str()), (200, CONTENT_TYPE));
+    let (status, kind, encoding, compact) =
+        post_accepting(log.server.addr, CONTENT_TYPE, false, &body);
+    assert_eq!(
+        (status, kind.as_str(), encoding.as_str()),
+        (200, CONTENT_TYPE, "")
+    );
     let answer = compact_bundles::parse(&compact).unwrap();
     assert_eq!(answer.releases.len(), 2);
     // The device registration both releases need is sent once.
@@ -308,8 +329,13 @@ fn compact_bundles_verify_online_and_offline_and_every_rule_still_fires() {
             .iter()
             .any(|e| answer.releases[1].entries.contains(e))
     );
-    let (status, kind, json_answer) = post_accepting(log.server.addr, "application/json", &body);
+    let (status, kind, _, json_answer) =
+        post_accepting(log.server.addr, "application/json", true, &body);
     assert_eq!((status, kind.as_str()), (200, "application/json"));
+    // Compressed when asked for.
+    let (status, _, encoding, gzipped) = post_accepting(log.server.addr, CONTENT_TYPE, true, &body);
+    assert_eq!((status, encoding.as_str()), (200, "gzip"));
+    assert!(gzipped.starts_with(&[0x1f, 0x8b]) && gzipped.len() < compact.len());
     assert!(
         compact.len() < json_answer.len(),
         "{} vs {}",
@@ -567,8 +593,10 @@ fn a_2000_package_lockfile_in_both_forms_bytes_per_package() {
         })
         .collect();
     let body = releases_body(&packages, host);
-    let (status, _, compact) = post_accepting(server.addr, CONTENT_TYPE, &body);
+    let (status, _, _, compact) = post_accepting(server.addr, CONTENT_TYPE, false, &body);
     assert_eq!(status, 200);
+    let (status, _, encoding, gzipped) = post_accepting(server.addr, CONTENT_TYPE, true, &body);
+    assert_eq!((status, encoding.as_str()), (200, "gzip"));
     let (status, json_answer) = http_post(server.addr, "/v1/bundles", &body).unwrap();
     assert_eq!(status, 200);
     let answer = compact_bundles::parse(&compact).unwrap();
@@ -581,7 +609,7 @@ fn a_2000_package_lockfile_in_both_forms_bytes_per_package() {
     eprintln!(
         "2,000 packages of a {entries}-entry log: JSON {} bytes ({} per package), compact {} bytes \
          ({} per package: {} leaves of {} bytes on average = {} per package, {} proof hashes = {} \
-         per package)",
+         per package); compact with gzip {} bytes ({} per package)",
         json_answer.len(),
         json_answer.len() / n,
         compact.len(),
@@ -591,6 +619,14 @@ fn a_2000_package_lockfile_in_both_forms_bytes_per_package() {
         leaf_bytes / n,
         answer.proof.len(),
         answer.proof.len() * 32 / n,
+        gzipped.len(),
+        gzipped.len() / n,
+    );
+    assert!(
+        gzipped.len() * 2 < compact.len(),
+        "{} vs {}",
+        gzipped.len(),
+        compact.len()
     );
     assert!(
         compact.len() * 3 < json_answer.len(),

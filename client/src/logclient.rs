@@ -321,16 +321,25 @@ impl LogClient {
                     .http
                     .post(format!("{}/v1/bundles", this.base))
                     .header(reqwest::header::ACCEPT, ACCEPT_BUNDLES)
+                    .header(reqwest::header::ACCEPT_ENCODING, "gzip")
                     .json(&body)
                     .send()
                     .await
                     .map_err(|e| ClientError::Unreachable(e.to_string()))?;
-                let compact = resp
-                    .headers()
-                    .get(reqwest::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| v.starts_with(compact_bundles::CONTENT_TYPE));
-                let bytes = Self::answer(resp).await?;
+                let header = |name| {
+                    resp.headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let compact = header(reqwest::header::CONTENT_TYPE)
+                    .starts_with(compact_bundles::CONTENT_TYPE);
+                let gzip = header(reqwest::header::CONTENT_ENCODING) == "gzip";
+                let mut bytes = Self::answer(resp).await?;
+                if gzip {
+                    bytes = gunzip(&bytes)?;
+                }
                 if compact {
                     crate::compact::parse_answer(&bytes)
                 } else {
@@ -608,6 +617,22 @@ pub fn parse_bundles(bytes: &[u8]) -> Result<Vec<FetchedRelease>, ClientError> {
             chain: chain_field(&b["chain"])?,
             entries,
         });
+    }
+    Ok(out)
+}
+
+/// Decompresses a gzip answer, refusing one that grows past [`MAX_ANSWER`].
+fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ClientError> {
+    use std::io::Read as _;
+    let mut out = Vec::with_capacity(bytes.len() * 3);
+    flate2::read::GzDecoder::new(bytes)
+        .take(MAX_ANSWER as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| ClientError::Malformed(format!("gzip answer: {e}")))?;
+    if out.len() > MAX_ANSWER {
+        return Err(ClientError::Malformed(format!(
+            "the answer is larger than {MAX_ANSWER} bytes once decompressed"
+        )));
     }
     Ok(out)
 }

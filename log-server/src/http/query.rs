@@ -419,8 +419,11 @@ pub async fn bundles_many(
     let store: Store = state.store.clone();
     if compact::wants_compact(&headers) {
         let note = cp.to_bytes();
+        let gzip = compact::takes_gzip(&headers);
         let body = tokio::task::spawn_blocking(move || {
-            compact::compact_answer(&*store, &wanted, size, note)
+            let bytes = compact::compact_answer(&*store, &wanted, size, note)?;
+            compact::Body::new(bytes, gzip)
+                .map_err(|e| BundleError::Store(StoreError::Backend(e.to_string())))
         })
         .await
         .map_err(|e| ApiError::from(StoreError::Backend(e.to_string())))??;
