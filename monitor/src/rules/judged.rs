@@ -195,14 +195,27 @@ pub(super) fn publish(
     let package = entry.event.package.as_str();
     let record = engine.index.package(source, registry(entry), package)?;
     let policy = policy(&engine.config, record, package);
+    // Who requires staging: the log's policy, or only this monitor.
+    let why = if record.staging_required {
+        "the package's logged policy requires staging"
+    } else {
+        "this monitor's configuration requires staging for it"
+    };
     let events: Vec<LoggedEvent> = version_events.iter().map(KeptEvent::logged).collect();
-    let verdict = judge_publish(
+    let mut verdict = judge_publish(
         &policy,
         &entry.event.package,
         &publish.version,
         LeafIndex(entry.index),
         &events,
     );
+    if policy.require_staging {
+        for f in &mut verdict.findings {
+            if f.rule == Rule::PublishWithoutApproval {
+                f.message = format!("{} ({why})", f.message);
+            }
+        }
+    }
     report(out, verdict, None);
     Ok(())
 }
