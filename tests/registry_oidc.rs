@@ -258,6 +258,34 @@ fn npm_trust_then_stage_publish_from_ci_with_an_oidc_id_token() {
         "was issued for @acme/ci-widget",
     );
     assert_eq!(rig.tree_size(), size);
+    // It cannot approve what it staged, nor change trust; neither can a
+    // user who does not maintain the package.
+    let staged_id = items[0]["id"].as_str().unwrap();
+    fails(
+        &rig.npm(
+            &src,
+            &token,
+            &["stage", "approve", staged_id, "--otp=123456"],
+        ),
+        "approving with an exchanged token",
+        "cannot approve",
+    );
+    let bob = rig.bob_publish.clone();
+    fails(
+        &rig.npm(&src, &bob, &["trust", "list", NAME]),
+        "npm trust list by a user who does not maintain the package",
+        "bob is not a maintainer",
+    );
+    let (got, _, body) = rig.request(
+        "POST",
+        "/-/package/@acme%2fci-widget/trust",
+        Some(&token),
+        Some("123456"),
+        b"[]",
+    );
+    assert_eq!(got, 403, "{body}");
+    assert_eq!(rig.tree_size(), size);
+    assert_eq!(staged_ids(&rig, &src, &alice)[0]["status"], "staged");
 
     // Revoked (OTP again): logged, then the repository is trusted no more,
     // not even through a token exchanged before.
