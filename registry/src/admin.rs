@@ -34,6 +34,20 @@ pub enum AdminCommand {
         /// The user.
         user: String,
     },
+    /// Enrol an Ed25519 signing device for a user's approvals (`gatelog
+    /// approve`); its key is logged (`device-register`) at its first use
+    /// for a package.
+    DeviceAdd {
+        /// The user.
+        user: String,
+        /// The device's verifier key (`gatelog keygen --role device`); its
+        /// name is the device id.
+        #[arg(long, value_name = "VKEY")]
+        key: String,
+        /// A name for people, e.g. "laptop key".
+        #[arg(long)]
+        label: Option<String>,
+    },
 }
 
 fn parse_kind(s: &str) -> Result<TokenKind, String> {
@@ -131,6 +145,38 @@ pub fn run(data: &Path, command: AdminCommand) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             println!("otpauth uri: {uri}");
             println!("secret: {secret}");
+        }
+        AdminCommand::DeviceAdd {
+            user: name,
+            key,
+            label,
+        } => {
+            let mut record = user(&store, &name)?;
+            let key = gatelog_core::VerifierKey::parse(&key).map_err(|e| format!("--key: {e}"))?;
+            if key.kind() != gatelog_core::SignatureType::Ed25519 {
+                return Err("--key: a device key is an Ed25519 key".into());
+            }
+            let id = key.name().to_owned();
+            if id == crate::app::TOTP_DEVICE || !valid_user_name(&id) {
+                return Err(format!(
+                    "{id:?} is not a usable device id (lowercase letters, digits, - . _; not {:?})",
+                    crate::app::TOTP_DEVICE
+                ));
+            }
+            use base64::Engine as _;
+            let device = crate::device::SigningDevice {
+                id: id.clone(),
+                public_key: base64::engine::general_purpose::STANDARD.encode(key.key().as_bytes()),
+                label,
+            };
+            if record.signing_devices.iter().any(|d| d.id == id) {
+                return Err(format!("{name} already has a device {id}"));
+            }
+            record.signing_devices.push(device);
+            store
+                .put(&format!("user/{name}"), &record)
+                .map_err(|e| e.to_string())?;
+            println!("enrolled signing device {id} for {name}");
         }
     }
     Ok(())

@@ -235,6 +235,36 @@ impl App {
         Ok(())
     }
 
+    /// Logs `device-register` of `user`'s signing device for `pkg`, with its
+    /// key, before its first approval there.
+    async fn ensure_signing_device(
+        &self,
+        pkg: &mut Package,
+        user: &str,
+        d: &crate::device::SigningDevice,
+    ) -> Result<(), ApiError> {
+        let device = format!("{user}/{}", d.id);
+        if pkg.devices.contains(&device) {
+            return Ok(());
+        }
+        let key = format!("outbox/device-register/{}/{device}", pkg.name);
+        self.log_step(&key, &pkg.name, || {
+            let mut body = json!({"type": "device-register", "maintainer": user,
+                   "device": {"id": d.id, "kind": "ed25519", "public_key": d.public_key}});
+            if let Some(label) = &d.label {
+                body["device"]["label"] = label.clone().into();
+            }
+            body
+        })
+        .await?;
+        pkg.devices.push(device);
+        let mut batch = Batch::default();
+        batch.put(&format!("pkg/{}", pkg.name), pkg);
+        batch.delete(&key);
+        self.store.write(batch)?;
+        Ok(())
+    }
+
     /// Checks the one-time password of `user` (`npm-otp` header).
     pub(crate) fn check_otp(&self, user: &str, otp: Option<&str>) -> Result<(), ApiError> {
         let Some(otp) = otp.filter(|o| !o.trim().is_empty()) else {
@@ -436,11 +466,29 @@ impl App {
         id: &str,
         otp: Option<&str>,
         user_agent: Option<&str>,
+        device: Option<&crate::device::DeviceApproval>,
     ) -> Result<StageItem, ApiError> {
         let _guard = self.write.lock().await;
         let (mut item, mut pkg) = self.decidable(caller, id)?;
+        // A device signature is checked before the OTP is spent.
+        let signing = match device {
+            Some(d) => {
+                let user = self
+                    .store
+                    .get::<User>(&format!("user/{}", caller.user))?
+                    .ok_or_else(|| ApiError::unauthorized(format!("no user {}", caller.user)))?;
+                Some((crate::device::check(&user, &item, d)?, d.signature.clone()))
+            }
+            None => None,
+        };
         self.check_otp(&caller.user, otp)?;
-        self.ensure_device(&mut pkg, &caller.user).await?;
+        match &signing {
+            Some((d, _)) => {
+                self.ensure_signing_device(&mut pkg, &caller.user, d)
+                    .await?
+            }
+            None => self.ensure_device(&mut pkg, &caller.user).await?,
+        }
         let stage_index = item.stage.ack.index;
 
         if item.approve.is_none() {
@@ -455,6 +503,12 @@ impl App {
                         "integrity": item.integrity, "stage": stage_index,
                         "maintainer": caller.user,
                         "device": {"id": TOTP_DEVICE, "kind": "totp"}});
+                    if let Some((d, sig)) = &signing {
+                        use base64::Engine as _;
+                        body["device"] = json!({"id": d.id, "kind": "ed25519"});
+                        body["device_signature"] =
+                            base64::engine::general_purpose::STANDARD.encode(sig).into();
+                    }
                     if context.as_object().is_some_and(|c| !c.is_empty()) {
                         body["context"] = context;
                     }

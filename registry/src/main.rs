@@ -12,6 +12,7 @@
 mod admin;
 mod app;
 mod auth;
+mod device;
 mod error;
 mod http;
 mod log;

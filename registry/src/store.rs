@@ -105,6 +105,9 @@ pub struct User {
     pub last_otp_step: u64,
     /// Unix times of recent wrong OTPs (for the lockout).
     pub otp_failures: Vec<i64>,
+    /// Ed25519 signing devices for device-bound approvals.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signing_devices: Vec<crate::device::SigningDevice>,
 }
 
 /// The log's acknowledgement of one event, as the log answered it.

@@ -202,7 +202,10 @@ async fn stage_approve(
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
-    let item = app.approve(&caller, &id, otp_header(&headers), ua).await?;
+    let device = crate::device::DeviceApproval::from_headers(&headers)?;
+    let item = app
+        .approve(&caller, &id, otp_header(&headers), ua, device.as_ref())
+        .await?;
     Ok(axum::Json(item_json(&item)).into_response())
 }
 
