@@ -186,6 +186,8 @@ enum Command {
     },
     /// Review a staged release before approving it (docs/maintainers.md).
     Review(crate::review::ReviewArgs),
+    /// Approve a staged release with a signing device and the OTP.
+    Approve(crate::approve::ApproveArgs),
     /// Make a new Ed25519 key; prints the private key, then the verifier key.
     Keygen {
         /// Key name: a log's origin, a registry's host, a device or witness name.
@@ -306,6 +308,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::ApproveStatement(_) => "approve-statement",
         Command::SignApproval { .. } => "sign-approval",
         Command::Review(_) => "review",
+        Command::Approve(_) => "approve",
         Command::Keygen { .. } => "keygen",
     }
 }
@@ -583,6 +586,9 @@ fn run(command: Command) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Review(args) => crate::review::run(args).map_err(|(code, msg)| Failure(code, msg)),
+        Command::Approve(args) => {
+            crate::approve::run(args).map_err(|(code, msg)| Failure(code, msg))
+        }
         Command::Keygen { name, role } => {
             let key = keygen::generate(&name, role).map_err(usage)?;
             println!("{}", key.to_private_text());

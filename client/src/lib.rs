@@ -13,6 +13,7 @@
 //! - [`registry`]: which registry a lockfile entry or an event belongs to;
 //! - [`review`]: `gatelog review`, a staged release checked against the
 //!   log and compared with its previous release and its source;
+//! - [`approve`]: `gatelog approve`, the device-bound approval;
 //! - [`sanitize`]: untrusted text escaped for the terminal;
 //! - [`state`]: the last verified checkpoint per log (fork detection);
 //! - [`verify`]: `gatelog verify` and its reports (text, JSON, SARIF) and
@@ -22,6 +23,7 @@
 //!
 //! The demo and the load generator are in `gatelog-lab`, not here.
 
+pub mod approve;
 pub mod cli;
 pub mod compact;
 pub mod files;
@@ -30,8 +32,8 @@ pub mod lockfile;
 pub mod logclient;
 pub mod policy_file;
 pub mod registry;
-pub mod sanitize;
 pub mod review;
+pub mod sanitize;
 pub mod state;
 pub mod verify;
 pub mod witnesses;

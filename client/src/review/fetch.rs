@@ -156,6 +156,52 @@ impl Registry {
         })
     }
 
+    /// `POST /-/stage/<id>/approve` with the OTP and a device signature;
+    /// returns the item as the registry answers it (with
+    /// `approveLogIndex` and `publishLogIndex`).
+    pub async fn approve(
+        &self,
+        id: &str,
+        otp: &str,
+        device_id: &str,
+        signature_b64: &str,
+    ) -> Result<Value, FetchError> {
+        let what = format!("the approval of stage item {id}");
+        let resp = self
+            .http
+            .post(format!("{}/-/stage/{id}/approve", self.base))
+            .bearer_auth(&self.token)
+            .header("npm-otp", otp)
+            .header("gatelog-device-id", device_id)
+            .header("gatelog-device-signature", signature_b64)
+            .send()
+            .await
+            .map_err(|e| FetchError::Unreachable(format!("{what}: {e}")))?;
+        let status = resp.status();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| FetchError::Unreachable(format!("{what}: {e}")))?;
+        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(v);
+        }
+        let message = v["error"].as_str().map_or_else(
+            || String::from_utf8_lossy(&body).chars().take(300).collect(),
+            str::to_owned,
+        );
+        if status.is_server_error() {
+            return Err(FetchError::Unreachable(format!(
+                "{what}: {status}: {message}"
+            )));
+        }
+        Err(FetchError::Refused {
+            status: status.as_u16(),
+            what,
+            message,
+        })
+    }
+
     /// `GET /-/stage/<id>/tarball`.
     pub async fn stage_tarball(&self, id: &str) -> Result<Vec<u8>, FetchError> {
         let url = format!("{}/-/stage/{id}/tarball", self.base);

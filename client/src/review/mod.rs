@@ -99,7 +99,8 @@ fn usage(msg: impl std::fmt::Display) -> Failure {
     (USAGE, msg.to_string())
 }
 
-fn from_fetch(e: FetchError) -> Failure {
+/// A registry failure as an exit code and message.
+pub fn from_fetch(e: FetchError) -> Failure {
     let code = match e {
         FetchError::Refused { .. } => USAGE,
         _ => UNREACHABLE,
@@ -107,7 +108,8 @@ fn from_fetch(e: FetchError) -> Failure {
     (code, e.to_string())
 }
 
-fn from_logged(e: LoggedError) -> Failure {
+/// A log failure as an exit code and message.
+pub fn from_logged(e: LoggedError) -> Failure {
     let code = match &e {
         LoggedError::Mismatch(_) => FAILED,
         LoggedError::Log(ClientError::Verification(_)) => FAILED,
@@ -155,30 +157,12 @@ pub fn run(args: ReviewArgs) -> Result<u8, Failure> {
     let rt = tokio::runtime::Runtime::new().map_err(|e| (UNREACHABLE, e.to_string()))?;
 
     // 1. The integrity gate, before anything else is looked at.
-    let (item, tgz) = rt
-        .block_on(async {
-            let item = registry.stage_item(&args.stage_id).await?;
-            let tgz = registry.stage_tarball(&args.stage_id).await?;
-            Ok((item, tgz))
-        })
-        .map_err(from_fetch)?;
-    let computed = Integrity::of(&tgz).to_string();
-    if computed != item.integrity {
-        return Err(refuse(
-            "the staged tarball differs from the integrity the registry recorded",
-            &computed,
-            "the registry's stage item",
-            &item.integrity,
-        ));
-    }
-    let stage = rt
-        .block_on(logged::stage(
-            &log,
-            item.stage_log_index,
-            &computed,
-            (&host, &item.package, &item.version),
-        ))
-        .map_err(from_logged)?;
+    let Gated {
+        item,
+        tgz,
+        computed,
+        stage,
+    } = rt.block_on(gate(&registry, &log, &host, &args.stage_id))?;
     let staged_files = tarball::read(&tgz).map_err(|e| (FAILED, format!("staged tarball: {e}")))?;
     let version = semver::Version::parse(&item.version)
         .map_err(|e| (FAILED, format!("staged version {:?}: {e}", item.version)))?;
@@ -288,6 +272,54 @@ pub fn run(args: ReviewArgs) -> Result<u8, Failure> {
         FAILED
     } else {
         OK
+    })
+}
+
+/// A staged item whose tarball is the one its logged `stage` names.
+pub struct Gated {
+    /// The registry's item.
+    pub item: StageItem,
+    /// The tarball served.
+    pub tgz: Vec<u8>,
+    /// Its SRI sha512, equal to the item's and the logged stage's.
+    pub computed: String,
+    /// The verified `stage` event.
+    pub stage: logged::LoggedStage,
+}
+
+/// Fetches stage item `id` and its tarball and checks the tarball's
+/// sha512 against the item and against the logged `stage` event (with
+/// its proof); a mismatch is refused with both digests.
+pub async fn gate(
+    registry: &Registry,
+    log: &LogClient,
+    host: &str,
+    id: &str,
+) -> Result<Gated, Failure> {
+    let item = registry.stage_item(id).await.map_err(from_fetch)?;
+    let tgz = registry.stage_tarball(id).await.map_err(from_fetch)?;
+    let computed = Integrity::of(&tgz).to_string();
+    if computed != item.integrity {
+        return Err(refuse(
+            "the staged tarball differs from the integrity the registry recorded",
+            &computed,
+            "the registry's stage item",
+            &item.integrity,
+        ));
+    }
+    let stage = logged::stage(
+        log,
+        item.stage_log_index,
+        &computed,
+        (host, &item.package, &item.version),
+    )
+    .await
+    .map_err(from_logged)?;
+    Ok(Gated {
+        item,
+        tgz,
+        computed,
+        stage,
     })
 }
 
