@@ -15,7 +15,7 @@ use std::process::Output;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use gatelog_e2e::{FakeHttp, binary, log_key};
-use rig::{ORIGIN, Rig, npm_bin, ok};
+use rig::{ORIGIN, Rig, app_dir, npm_bin, ok};
 use serde_json::{Value, json};
 
 /// A package folder `dir` with `manifest` as package.json and `files`.
@@ -375,4 +375,189 @@ fn bad_usage_and_unreachable_services() {
     assert_eq!(code(review(&rig, "no-such-id", None, &[])), Some(2));
     let down = format!("http://{}", gatelog_e2e::free_addr());
     assert_eq!(code(review(&rig, "some-id", Some(&down), &[])), Some(3));
+}
+
+/// Runs `gatelog approve` with alice's token, `key_file` and `otp`.
+fn approve(rig: &Rig, id: &str, registry: Option<&str>, key_file: &Path, otp: &str) -> Output {
+    let registry = registry.map_or_else(|| format!("http://{}", rig.host()), str::to_owned);
+    std::process::Command::new(binary("gatelog"))
+        .args(["approve", id, "--registry", &registry])
+        .args(["--log", &format!("http://{}", rig.log_addr)])
+        .args(["--log-key", &log_key(ORIGIN).verifier().to_string()])
+        .args(["--device-key-file", &key_file.display().to_string()])
+        .args(["--otp", otp])
+        .env("GATELOG_REGISTRY_TOKEN", &rig.alice_publish)
+        .env_remove("GATELOG_LOG")
+        .env_remove("GATELOG_LOG_KEY")
+        .output()
+        .expect("run gatelog approve")
+}
+
+/// A device key made by `gatelog keygen --role device`: its file and
+/// verifier key.
+fn device_key(rig: &Rig, name: &str) -> (PathBuf, String) {
+    let out = gatelog_e2e::run("gatelog", &["keygen", "--name", name, "--role", "device"]);
+    let text = ok(&out, "gatelog keygen");
+    let mut lines = text.lines();
+    let (private, verifier) = (lines.next().unwrap(), lines.next().unwrap());
+    let file = rig.dir.path().join(format!("{name}.key"));
+    std::fs::write(&file, format!("{private}\n")).unwrap();
+    (file, verifier.to_owned())
+}
+
+#[test]
+fn gatelog_approve_signs_with_the_device_and_the_log_holds_that_approval() {
+    let mut rig = Rig::start(&[]);
+    let (key_file, verifier) = device_key(&rig, "alice-laptop");
+    let (stranger_file, _) = device_key(&rig, "not-enrolled");
+    rig.kill_registry();
+    rig::admin(
+        &rig.data(),
+        &[
+            "device-add",
+            "alice",
+            "--key",
+            &verifier,
+            "--label",
+            "laptop key",
+        ],
+    );
+    rig.restart_registry(None, &[]);
+
+    let name = "@acme/signed";
+    let base = baseline(&rig, name);
+    let dir = base.with_file_name("signed-1.0.1");
+    write_package(&dir, &base_manifest(name, "1.0.1"), &[("index.js", INDEX)]);
+    let id = stage(&rig, &dir, name);
+    let (item, integrity) = staged_integrity(&rig, &id);
+    let secret = rig.alice_totp.clone();
+
+    // Another tarball served for the item: refused before anything is
+    // signed or sent; nothing is logged.
+    let size = rig.tree_size();
+    let other = b"\x1f\x8b not the staged tarball".to_vec();
+    let mut lying = item.clone();
+    lying["integrity"] = format!(
+        "sha512-{}",
+        STANDARD.encode(<sha2::Sha512 as sha2::Digest>::digest(&other))
+    )
+    .into();
+    let (item_path, tarball_path) = (format!("/-/stage/{id}"), format!("/-/stage/{id}/tarball"));
+    let lying = lying.to_string().into_bytes();
+    let double = FakeHttp::start(move |req| {
+        if req.path == item_path {
+            (200, lying.clone())
+        } else if req.path == tarball_path {
+            (200, other.clone())
+        } else {
+            (
+                500,
+                b"{\"error\":\"the double answers no approval\"}".to_vec(),
+            )
+        }
+    });
+    let code = rig.otp(&secret);
+    let out = approve(
+        &rig,
+        &id,
+        Some(&format!("http://{}", double.addr)),
+        &key_file,
+        &code,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("REFUSED"), "{stderr}");
+    assert!(out.stdout.is_empty());
+
+    // A device the registry does not know, or a signature over something
+    // else: refused before the OTP is spent, nothing logged.
+    let out = approve(&rig, &id, None, &stranger_file, &code);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no signing device"), "{stderr}");
+    let headers = format!(
+        "Authorization: Bearer {}\r\nnpm-otp: {code}\r\ngatelog-device-id: alice-laptop\r\n\
+         gatelog-device-signature: {}\r\n",
+        rig.alice_publish,
+        STANDARD.encode([7u8; 64])
+    );
+    let (status, _, body) =
+        rig.request_with("POST", &format!("/-/stage/{id}/approve"), &headers, b"");
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("does not verify"),
+        "{body}"
+    );
+    assert_eq!(rig.tree_size(), size);
+
+    // The enrolled device: approved, published, and the log holds it.
+    let code = rig.otp(&secret);
+    let out = approve(&rig, &id, None, &key_file, &code);
+    let printed: Value = serde_json::from_str(&ok(&out, "gatelog approve")).unwrap();
+    assert_eq!(printed["approved"], true);
+    assert_eq!(printed["integrity"], integrity.as_str());
+    assert_eq!(printed["approve"]["inclusion_verified"], true);
+    assert_eq!(printed["approve"]["event"]["device"]["kind"], "ed25519");
+    assert_eq!(printed["approve"]["event"]["device"]["id"], "alice-laptop");
+    // device-register (with the key), approve, publish.
+    assert_eq!(rig.tree_size(), size + 3);
+
+    let events = rig.bundle_events(name, "1.0.1");
+    let of = |t: &str| {
+        events
+            .iter()
+            .find(|e| e["type"] == t)
+            .unwrap_or_else(|| panic!("no {t} in {events:?}"))
+            .clone()
+    };
+    let register = events
+        .iter()
+        .find(|e| e["type"] == "device-register" && e["device"]["id"] == "alice-laptop")
+        .unwrap_or_else(|| panic!("no device-register in {events:?}"));
+    assert_eq!(register["device"]["kind"], "ed25519");
+    assert_eq!(register["device"]["label"], "laptop key");
+    let approve_event = of("approve");
+    assert_eq!(approve_event["integrity"], integrity.as_str());
+    assert_eq!(of("publish")["via"], "staged");
+    // The logged signature verifies with the logged key over the statement.
+    let key: [u8; 32] = STANDARD
+        .decode(register["device"]["public_key"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let sig: [u8; 64] = STANDARD
+        .decode(approve_event["device_signature"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    ed25519_dalek::VerifyingKey::from_bytes(&key)
+        .unwrap()
+        .verify_strict(
+            printed["statement"].as_str().unwrap().as_bytes(),
+            &ed25519_dalek::Signature::from_bytes(&sig),
+        )
+        .expect("the logged device signature verifies");
+    let app = app_dir(&rig, "app");
+    let installed = rig.npm(
+        &app,
+        &rig.alice_publish,
+        &["install", &format!("{name}@1.0.1")],
+    );
+    ok(&installed, "npm install of the approved version");
+    // gatelog verify checks the device signature against the logged key.
+    let out = std::process::Command::new(binary("gatelog"))
+        .args(["verify", "--format", "json", "--no-state"])
+        .args(["--log", &format!("http://{}", rig.log_addr)])
+        .args(["--log-key", &log_key(ORIGIN).verifier().to_string()])
+        .args(["--registry-key", &rig.reg_key])
+        .args(["--lockfile", &app.display().to_string()])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{report} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
