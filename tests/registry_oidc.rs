@@ -221,11 +221,14 @@ fn npm_trust_then_stage_publish_from_ci_with_an_oidc_id_token() {
         ),
         (Flavour::OtherWorkflow, 403, "is not a trusted publisher"),
     ] {
+        let out = ci_npm(&rig, &issuer, &next, flavour, &["stage", "publish"]);
         fails(
-            &ci_npm(&rig, &issuer, &next, flavour, &["stage", "publish"]),
+            &out,
             &format!("stage publish with a {flavour:?} ID token"),
             "ENEEDAUTH",
         );
+        // npm's verbose log shows why the exchange was refused.
+        fails(&out, &format!("{flavour:?}"), reason);
         let (got, body) = exchange(&rig, &issuer.mint(flavour));
         assert_eq!(got, status, "{flavour:?}: {body}");
         let message = body["error"].as_str().unwrap_or_default();

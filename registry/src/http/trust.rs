@@ -71,6 +71,17 @@ pub async fn exchange(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::unauthorized("send the CI job's ID token as the bearer token"))?;
-    let token = app.exchange(&name, id_token).await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"token": token}))).into_response())
+    match app.exchange(&name, id_token).await {
+        Ok(token) => Ok((StatusCode::CREATED, axum::Json(json!({"token": token}))).into_response()),
+        Err(e) => Ok(with_message(e)),
+    }
+}
+
+/// An error answer that also carries `message`: npm's `oidc.js` logs
+/// `body.message` of a refused exchange (with `--loglevel verbose`).
+fn with_message(e: ApiError) -> Response {
+    let (message, code) = (e.message.clone(), e.code);
+    let (parts, _) = e.into_response().into_parts();
+    let body = json!({"error": message, "message": message, "code": code});
+    (parts, axum::Json(body)).into_response()
 }
