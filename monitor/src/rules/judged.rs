@@ -14,7 +14,7 @@ use gatelog_core::policy::{
 
 use super::{Engine, Entry, Findings, PendingSignature, RuleConfig, registry};
 use crate::alert::{RuleId, Severity};
-use crate::index::{KeptEvent, PackageRecord, RecordSource};
+use crate::index::{KeptEvent, PackageRecord, RecordSource, VersionRecord};
 
 /// The policy a release of `package` is judged by: staging where the
 /// package's logged policy or this monitor's `require_staging` asks for
@@ -144,12 +144,14 @@ pub(super) fn approval(
         &events,
     );
     // Before the monitor's first entry the device's registration is
-    // unknown: stay silent rather than guess.
+    // unknown, and a record written before events were kept whole knows it
+    // without the event: stay silent rather than guess.
     let registered = device
         .events
         .iter()
         .any(|e| matches!(e.event.body, EventBody::DeviceRegister(_)));
-    if engine.start > 0 && !registered {
+    let unkept = device.registered.is_some() && !registered;
+    if (engine.start > 0 && !registered) || unkept {
         verdict.findings.retain(|f| f.rule != Rule::UnknownDevice);
     }
     report(out, verdict, Some(approve.device.kind));
@@ -166,18 +168,25 @@ pub(super) fn approval(
     Ok(())
 }
 
-/// The publish's staging, approval and digests. `version_events` are the
-/// release's kept events, this publish included. A publish naming entries
-/// before the monitor's first one is not judged: they are unknown.
+/// The publish's staging, approval and digests. `version` is the
+/// release's record, this publish included. A publish naming entries
+/// before the monitor's first one is not judged: they are unknown; nor one
+/// naming entries the record has facts of but not the events (written
+/// before events were kept whole).
 pub(super) fn publish(
     engine: &mut Engine,
     source: &dyn RecordSource,
     entry: &Entry,
     publish: &Publish,
-    version_events: &[KeptEvent],
+    version: &VersionRecord,
     out: &mut Findings<'_>,
 ) -> Result<(), String> {
+    let version_events = &version.events;
     let kept_at = |i: LeafIndex| version_events.iter().find(|e| e.index == i.0);
+    let seen = |i: LeafIndex| {
+        version.stages.iter().any(|s| s.index == i.0)
+            || version.approvals.iter().any(|a| a.index == i.0)
+    };
     let approved_stage = publish
         .approve
         .and_then(kept_at)
@@ -188,7 +197,7 @@ pub(super) fn publish(
     let unknown = [publish.stage, publish.approve, approved_stage]
         .into_iter()
         .flatten()
-        .any(|i| !engine.known(i) && kept_at(i).is_none());
+        .any(|i| kept_at(i).is_none() && (!engine.known(i) || seen(i)));
     if unknown {
         return Ok(());
     }

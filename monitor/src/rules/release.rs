@@ -235,8 +235,8 @@ fn on_publish(
         .version(source, reg, package, &publish.version.to_string())?;
     version.publishes.push((entry.index, integrity));
     version.events.push(kept(entry));
-    let version_events = version.events.clone();
-    judged::publish(engine, source, entry, publish, &version_events, out)?;
+    let version = version.clone();
+    judged::publish(engine, source, entry, publish, &version, out)?;
 
     // policy-downgrade: a maintainer added shortly before this publish.
     let hours = engine.config.maintainer_added_hours;

@@ -177,3 +177,36 @@ fn recency_windows_use_the_logs_time_not_the_registrys() {
 fn approve_body(log: &Log, s: u64) -> String {
     log.approve_body("w", "2.0.0", "t", s, "alice", "fresh", Ok(2))
 }
+
+/// Records a previous monitor wrote hold the facts of a release and a
+/// device but not the events: the shared judge cannot read them, so it
+/// stays silent rather than call a registered device unknown or an
+/// approved publish unapproved.
+#[test]
+fn records_written_before_events_were_kept_raise_nothing_new() {
+    for unkept in [false, true] {
+        let mut log = Log::default();
+        assert!(policy_trusting(&mut log, "pkg", 0, true, "acme/w").is_empty());
+        log.register("pkg", 20, "bob", "key", Some(4));
+        let (s, _) = log.stage("pkg", "1.0.0", "t", 200_000, CI);
+        let forget = |log: &mut Log| {
+            if unkept {
+                let index = log.engine.index_mut();
+                let host = "registry.test";
+                let device = index.device(&Empty, host, "bob", "key").unwrap();
+                device.events.clear();
+                let version = index.version(&Empty, host, "pkg", "1.0.0").unwrap();
+                version.events.clear();
+            }
+        };
+        forget(&mut log);
+        let (a, r) = log.approve("pkg", "1.0.0", "t", s, 200_300, "bob", "key", Ok(4));
+        assert!(r.is_empty(), "{r:?}");
+        forget(&mut log);
+        let r = log.publish("pkg", "1.0.0", "t", 200_400, Some((s, a)));
+        assert!(r.is_empty(), "{r:?}");
+        // A record that never knew the device still says so.
+        let (_, r) = log.approve("pkg", "1.0.0", "t", s, 200_500, "bob", "other", Ok(4));
+        assert!(r.contains(&UnknownDevice), "{r:?}");
+    }
+}

@@ -25,8 +25,10 @@
 //! # Chapters and the monitor rules they fire
 //!
 //! Each [`Chapter`] lists in [`Chapter::expected_rules`] exactly the monitor
-//! rule ids its events fire, under these semantics and default thresholds
-//! (rules are independent: one event may fire several):
+//! rule ids its events fire with the default thresholds (rules are
+//! independent: one event may fire several), in short below; the
+//! per-release ones are `gatelog_core::policy`'s, which the monitor and
+//! `gatelog verify` share (docs/monitor.md has the full table):
 //!
 //! | rule id | fires on |
 //! | --- | --- |
