@@ -161,6 +161,35 @@ fn assert_damaged(server: &Server, path: &str, words: &str) {
     assert!(body.contains(words), "{path}: {body}");
 }
 
+/// `POST /v1/bundles` of `package@version` in the compact form is refused
+/// as damaged, naming `words`.
+fn assert_compact_damaged(server: &Server, package: &str, version: &str, words: &str) {
+    use std::io::{Read as _, Write as _};
+    let body = format!(
+        r#"{{"releases":[{{"registry":"registry.example","package":"{package}","version":"{version}"}}]}}"#
+    );
+    let mut s = std::net::TcpStream::connect(server.addr).expect("connect");
+    write!(
+        s,
+        "POST /v1/bundles HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+         Accept: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        gatelog_core::compact_bundles::CONTENT_TYPE,
+        body.len()
+    )
+    .expect("write");
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).expect("read");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 500"),
+        "{package}@{version} must not be served: {answer}"
+    );
+    assert!(
+        answer.contains("\"damaged\"") && answer.contains(words),
+        "{answer}"
+    );
+}
+
 #[test]
 fn an_honest_log_passes_the_check() {
     let (code, out, err) = check(honest_log());
@@ -191,6 +220,7 @@ fn a_flipped_entry_byte_is_found_and_never_served() {
         "/v1/bundle?registry=registry.example&package=pkg-2&version=1.0.100",
         "entry 100",
     );
+    assert_compact_damaged(&server, "pkg-2", "1.0.100", "entry 100");
     drop(server);
     let lines = std::fs::read_to_string(log).expect("server log");
     assert!(lines.contains("DAMAGED STORE"), "{lines}");
@@ -215,6 +245,10 @@ fn a_flipped_stored_hash_is_found_and_never_served() {
     // Entry 101's proof holds the damaged hash.
     assert_damaged(&server, "/v1/proofs/inclusion?index=101", "entry 101");
     assert_damaged(&server, "/tile/0/000", "index 100");
+    // In the compact form: entry 100's own leaf hash, and a proof that
+    // holds it (entry 101's).
+    assert_compact_damaged(&server, "pkg-2", "1.0.100", "entry 100");
+    assert_compact_damaged(&server, "pkg-3", "1.0.101", "multi-leaf proof");
     drop(server);
 
     // An inner hash in a hash tile (tree level 8 = tile level 1), below

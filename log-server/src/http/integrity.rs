@@ -194,6 +194,39 @@ mod tests {
     }
 
     #[test]
+    fn leaves_and_multi_leaf_proofs_are_checked_against_the_stored_tree() {
+        use gatelog_core::multiproof::{multiproof, multiproof_nodes};
+        let (store, leaves) = store();
+        let size = TreeSize(600);
+        let indexes = [LeafIndex(3), LeafIndex(77), LeafIndex(300), LeafIndex(599)];
+        let ids: Vec<NodeId> = indexes.iter().map(|i| NodeId::leaf(*i)).collect();
+        let stored = store.read_hashes(&ids).unwrap();
+        let nodes = store
+            .read_hashes(&multiproof_nodes(&indexes, size).unwrap())
+            .unwrap();
+        let proof = multiproof(&indexes, size, &nodes).unwrap();
+        let mine: Vec<Vec<u8>> = indexes
+            .iter()
+            .map(|i| leaves[i.0 as usize].clone())
+            .collect();
+        check_multiproof(&store, size, &indexes, &mine, &stored, &proof).unwrap();
+        check_multiproof(&store, size, &[], &[], &[], &[]).unwrap();
+        // A changed leaf byte, a changed proof hash, a missing proof hash.
+        let mut bad = mine.clone();
+        bad[2][0] ^= 1;
+        let err = check_multiproof(&store, size, &indexes, &bad, &stored, &proof).unwrap_err();
+        assert!(err.to_string().contains("entry 300"), "{err}");
+        let mut bent = proof.clone();
+        bent[1].0[7] ^= 1;
+        let err = check_multiproof(&store, size, &indexes, &mine, &stored, &bent).unwrap_err();
+        assert!(
+            err.to_string().contains("multi-leaf proof of 4 entries"),
+            "{err}"
+        );
+        assert!(check_multiproof(&store, size, &indexes, &mine, &stored, &proof[1..]).is_err());
+    }
+
+    #[test]
     fn tiles_are_checked_one_level_down() {
         let (store, _) = store();
         for (level, width) in [(0, 256), (0, 88), (1, 2)] {
