@@ -25,6 +25,17 @@ pub enum Change {
     Changed,
 }
 
+impl Change {
+    /// Its JSON spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Added => "added",
+            Change::Removed => "removed",
+            Change::Changed => "changed",
+        }
+    }
+}
+
 /// One file that differs.
 #[derive(Clone, Debug, Serialize)]
 pub struct FileChange {

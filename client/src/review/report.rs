@@ -128,7 +128,11 @@ impl Review {
             out.push_str("  (no change)\n");
         }
         for f in &self.files {
-            let _ = writeln!(out, "  {:?} {}", f.change, s(&f.path));
+            let mode = match (f.was_executable, f.executable) {
+                (false, true) if f.change != super::compare::Change::Removed => " (executable)",
+                _ => "",
+            };
+            let _ = writeln!(out, "  {:<8} {}{mode}", f.change.as_str(), s(&f.path));
         }
         if let Some(src) = &self.source {
             let _ = writeln!(
