@@ -195,3 +195,77 @@ impl Review {
         who
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::review::compare::Change;
+    use gatelog_core::event::PublisherKind;
+
+    fn review(publisher: Publisher, path: &str) -> Review {
+        Review {
+            staged: Staged {
+                id: "id-1".into(),
+                package: "@acme/widget".into(),
+                version: "1.0.1".into(),
+                tag: None,
+                status: "staged".into(),
+                integrity: "sha512-x".into(),
+                stage_log_index: 7,
+                stage_leaf_hash: "ab".into(),
+                staged_at: "2026-01-01T00:00:00Z".into(),
+            },
+            publisher,
+            actor: Some("octo/widget".into()),
+            previous: None,
+            files: vec![FileChange {
+                path: path.into(),
+                change: Change::Added,
+                executable: false,
+                was_executable: false,
+                diff: Some(format!("+++ b/{path}\n+x\n")),
+            }],
+            source: None,
+            findings: vec![Finding::flag("minified", "m".into(), None)],
+        }
+    }
+
+    #[test]
+    fn oidc_claims_are_shown_and_untrusted_text_is_escaped() {
+        let oidc = Publisher {
+            kind: PublisherKind::Oidc,
+            issuer: Some("https://token.actions.githubusercontent.com".into()),
+            subject: "repo:octo/widget:ref:refs/tags/v1.0.1".into(),
+            repository: Some("octo/widget".into()),
+            workflow: Some(".github/workflows/release.yml".into()),
+            git_ref: Some("refs/tags/v1.0.1".into()),
+            commit: Some("a".repeat(40)),
+        };
+        let r = review(oidc, "evil\u{1b}[2J.js");
+        let text = r.to_text();
+        for want in [
+            "by oidc repo:octo/widget:ref:refs/tags/v1.0.1",
+            "issuer https://token.actions.githubusercontent.com",
+            "repository octo/widget",
+            "workflow .github/workflows/release.yml",
+            "ref refs/tags/v1.0.1",
+            &format!("commit {}", "a".repeat(40)),
+            "evil\\u{1b}[2J.js",
+            "1 flagged",
+        ] {
+            assert!(text.contains(want), "{want:?} not in\n{text}");
+        }
+        assert!(!text.contains('\u{1b}'), "{text}");
+        let json = r.to_json();
+        assert_eq!(json["schema"], SCHEMA);
+        assert_eq!(
+            json["staged_by"]["workflow"],
+            ".github/workflows/release.yml"
+        );
+        assert_eq!(json["staged_by"]["ref"], "refs/tags/v1.0.1");
+        // JSON keeps strings exact.
+        assert_eq!(json["files"][0]["path"], "evil\u{1b}[2J.js");
+        assert_eq!(json["flagged"], 1);
+        assert!(json["previous"].is_null());
+    }
+}
