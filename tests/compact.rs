@@ -128,12 +128,12 @@ fn bundle(log: &str, vkey: &str, lock: &Path, out: &Path) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
-/// `POST /v1/bundles` with an `Accept` header, and `Accept-Encoding: gzip`
-/// when `gzip`: (status, content type, content encoding, body).
+/// `POST /v1/bundles` with an `Accept` header and, unless empty, an
+/// `Accept-Encoding`: (status, content type, content encoding, body).
 fn post_accepting(
     addr: SocketAddr,
     accept: &str,
-    gzip: bool,
+    encodings: &str,
     body: &[u8],
 ) -> (u16, String, String, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
@@ -142,10 +142,10 @@ fn post_accepting(
         s,
         "POST /v1/bundles HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: {accept}\r\n\
          {}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        if gzip {
-            "Accept-Encoding: gzip\r\n"
+        if encodings.is_empty() {
+            String::new()
         } else {
-            ""
+            format!("Accept-Encoding: {encodings}\r\n")
         },
         body.len()
     )
@@ -315,7 +315,7 @@ fn compact_bundles_verify_online_and_offline_and_every_rule_still_fires() {
     // compact answer is smaller and holds the same releases.
     let body = releases_body(&honest(), "registry.example");
     let (status, kind, encoding, compact) =
-        post_accepting(log.server.addr, CONTENT_TYPE, false, &body);
+        post_accepting(log.server.addr, CONTENT_TYPE, "", &body);
     assert_eq!(
         (status, kind.as_str(), encoding.as_str()),
         (200, CONTENT_TYPE, "")
@@ -330,12 +330,20 @@ fn compact_bundles_verify_online_and_offline_and_every_rule_still_fires() {
             .any(|e| answer.releases[1].entries.contains(e))
     );
     let (status, kind, _, json_answer) =
-        post_accepting(log.server.addr, "application/json", true, &body);
+        post_accepting(log.server.addr, "application/json", "br, gzip", &body);
     assert_eq!((status, kind.as_str()), (200, "application/json"));
     // Compressed when asked for.
-    let (status, _, encoding, gzipped) = post_accepting(log.server.addr, CONTENT_TYPE, true, &body);
+    let (status, _, encoding, gzipped) =
+        post_accepting(log.server.addr, CONTENT_TYPE, "gzip", &body);
     assert_eq!((status, encoding.as_str()), (200, "gzip"));
     assert!(gzipped.starts_with(&[0x1f, 0x8b]) && gzipped.len() < compact.len());
+    let (status, _, encoding, brotli) =
+        post_accepting(log.server.addr, CONTENT_TYPE, "gzip, br;q=0.9", &body);
+    assert_eq!((status, encoding.as_str()), (200, "br"));
+    assert!(brotli.len() < compact.len());
+    let (_, _, encoding, _) =
+        post_accepting(log.server.addr, CONTENT_TYPE, "br;q=0, gzip;q=0", &body);
+    assert_eq!(encoding, "");
     assert!(
         compact.len() < json_answer.len(),
         "{} vs {}",
@@ -593,10 +601,15 @@ fn a_2000_package_lockfile_in_both_forms_bytes_per_package() {
         })
         .collect();
     let body = releases_body(&packages, host);
-    let (status, _, _, compact) = post_accepting(server.addr, CONTENT_TYPE, false, &body);
+    let (status, _, _, compact) = post_accepting(server.addr, CONTENT_TYPE, "", &body);
     assert_eq!(status, 200);
-    let (status, _, encoding, gzipped) = post_accepting(server.addr, CONTENT_TYPE, true, &body);
+    let (status, _, encoding, gzipped) = post_accepting(server.addr, CONTENT_TYPE, "gzip", &body);
     assert_eq!((status, encoding.as_str()), (200, "gzip"));
+    let started = Instant::now();
+    let (status, _, encoding, brotli) =
+        post_accepting(server.addr, CONTENT_TYPE, "br, gzip", &body);
+    let brotli_secs = started.elapsed().as_secs_f64();
+    assert_eq!((status, encoding.as_str()), (200, "br"));
     let (status, json_answer) = http_post(server.addr, "/v1/bundles", &body).unwrap();
     assert_eq!(status, 200);
     let answer = compact_bundles::parse(&compact).unwrap();
@@ -609,7 +622,8 @@ fn a_2000_package_lockfile_in_both_forms_bytes_per_package() {
     eprintln!(
         "2,000 packages of a {entries}-entry log: JSON {} bytes ({} per package), compact {} bytes \
          ({} per package: {} leaves of {} bytes on average = {} per package, {} proof hashes = {} \
-         per package); compact with gzip {} bytes ({} per package)",
+         per package); with gzip {} bytes ({} per package); with brotli {} bytes ({} per \
+         package, answered in {brotli_secs:.2} s)",
         json_answer.len(),
         json_answer.len() / n,
         compact.len(),
@@ -621,6 +635,14 @@ fn a_2000_package_lockfile_in_both_forms_bytes_per_package() {
         answer.proof.len() * 32 / n,
         gzipped.len(),
         gzipped.len() / n,
+        brotli.len(),
+        brotli.len() / n,
+    );
+    // The goal: at most 1 KiB per package over the wire.
+    assert!(
+        brotli.len() / n <= 1024,
+        "{} bytes per package",
+        brotli.len() / n
     );
     assert!(
         gzipped.len() * 2 < compact.len(),

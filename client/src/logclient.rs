@@ -321,7 +321,7 @@ impl LogClient {
                     .http
                     .post(format!("{}/v1/bundles", this.base))
                     .header(reqwest::header::ACCEPT, ACCEPT_BUNDLES)
-                    .header(reqwest::header::ACCEPT_ENCODING, "gzip")
+                    .header(reqwest::header::ACCEPT_ENCODING, "br, gzip")
                     .json(&body)
                     .send()
                     .await
@@ -335,11 +335,8 @@ impl LogClient {
                 };
                 let compact = header(reqwest::header::CONTENT_TYPE)
                     .starts_with(compact_bundles::CONTENT_TYPE);
-                let gzip = header(reqwest::header::CONTENT_ENCODING) == "gzip";
-                let mut bytes = Self::answer(resp).await?;
-                if gzip {
-                    bytes = gunzip(&bytes)?;
-                }
+                let coding = header(reqwest::header::CONTENT_ENCODING);
+                let bytes = decode(&coding, Self::answer(resp).await?)?;
                 if compact {
                     crate::compact::parse_answer(&bytes)
                 } else {
@@ -621,18 +618,55 @@ pub fn parse_bundles(bytes: &[u8]) -> Result<Vec<FetchedRelease>, ClientError> {
     Ok(out)
 }
 
-/// Decompresses a gzip answer, refusing one that grows past [`MAX_ANSWER`].
-fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ClientError> {
-    use std::io::Read as _;
+/// Decompresses an answer sent with `Content-Encoding: coding` (`br`,
+/// `gzip` or none), refusing one that grows past [`MAX_ANSWER`].
+fn decode(coding: &str, bytes: Vec<u8>) -> Result<Vec<u8>, ClientError> {
+    use std::io::Read;
+    let reader: Box<dyn Read + '_> = match coding {
+        "" | "identity" => return Ok(bytes),
+        "gzip" => Box::new(flate2::read::GzDecoder::new(bytes.as_slice())),
+        "br" => Box::new(brotli::Decompressor::new(bytes.as_slice(), 64 * 1024)),
+        other => {
+            return Err(ClientError::Malformed(format!(
+                "the answer has a content encoding not asked for: {other:?}"
+            )));
+        }
+    };
     let mut out = Vec::with_capacity(bytes.len() * 3);
-    flate2::read::GzDecoder::new(bytes)
+    reader
         .take(MAX_ANSWER as u64 + 1)
         .read_to_end(&mut out)
-        .map_err(|e| ClientError::Malformed(format!("gzip answer: {e}")))?;
+        .map_err(|e| ClientError::Malformed(format!("{coding} answer: {e}")))?;
     if out.len() > MAX_ANSWER {
         return Err(ClientError::Malformed(format!(
             "the answer is larger than {MAX_ANSWER} bytes once decompressed"
         )));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use std::io::Write as _;
+
+    use super::*;
+
+    #[test]
+    fn brotli_and_gzip_answers_decode_and_other_codings_are_refused() {
+        let answer = b"gatelog-bundles/compact-v1\n".repeat(100);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&answer).unwrap();
+        let gz = gz.finish().unwrap();
+        let mut br = brotli::CompressorWriter::new(Vec::new(), 4096, 1, 22);
+        br.write_all(&answer).unwrap();
+        br.flush().unwrap();
+        let br = br.into_inner();
+        assert_eq!(decode("gzip", gz.clone()).unwrap(), answer);
+        assert_eq!(decode("br", br.clone()).unwrap(), answer);
+        assert_eq!(decode("", answer.clone()).unwrap(), answer);
+        assert!(decode("br", gz).is_err());
+        assert!(decode("gzip", br[..br.len() / 2].to_vec()).is_err());
+        let err = decode("zstd", answer).unwrap_err();
+        assert!(err.to_string().contains("not asked for"), "{err}");
+    }
 }

@@ -419,10 +419,10 @@ pub async fn bundles_many(
     let store: Store = state.store.clone();
     if compact::wants_compact(&headers) {
         let note = cp.to_bytes();
-        let gzip = compact::takes_gzip(&headers);
+        let encoding = compact::Encoding::accepted(&headers);
         let body = tokio::task::spawn_blocking(move || {
             let bytes = compact::compact_answer(&*store, &wanted, size, note)?;
-            compact::Body::new(bytes, gzip)
+            compact::Body::new(bytes, encoding)
                 .map_err(|e| BundleError::Store(StoreError::Backend(e.to_string())))
         })
         .await

@@ -26,41 +26,76 @@ pub fn wants_compact(headers: &HeaderMap) -> bool {
         .any(|v| v.split(';').next().unwrap_or_default().trim() == CONTENT_TYPE)
 }
 
-/// Whether the request's `Accept-Encoding` takes gzip.
-pub fn takes_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|v| v.trim())
-        .any(|v| v == "gzip" || (v.starts_with("gzip;") && !v.ends_with("q=0")))
+/// How a compact answer is compressed, as the request's `Accept-Encoding`
+/// allows: brotli first (at its fastest level it beats gzip in size and
+/// time on these answers), then gzip. Proof hashes do not shrink; the
+/// leaves' JSON and base64 do, to about a third.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// Sent as is.
+    Identity,
+    /// `Content-Encoding: gzip`.
+    Gzip,
+    /// `Content-Encoding: br`.
+    Brotli,
 }
 
-/// A compact answer, gzip-compressed when `gzip`: its leaves are JSON
-/// with base64 payloads and shrink to about a third; proof hashes do not.
+impl Encoding {
+    /// The best encoding `headers` accept (`q=0` refuses one).
+    pub fn accepted(headers: &HeaderMap) -> Encoding {
+        let offers: Vec<String> = headers
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| {
+                !v.split(';')
+                    .skip(1)
+                    .any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"))
+            })
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned())
+            .collect();
+        if offers.iter().any(|v| v == "br") {
+            Encoding::Brotli
+        } else if offers.iter().any(|v| v == "gzip") {
+            Encoding::Gzip
+        } else {
+            Encoding::Identity
+        }
+    }
+}
+
+/// A compact answer, compressed as [`Encoding`] says.
 pub struct Body {
     bytes: Vec<u8>,
-    gzip: bool,
+    encoding: Encoding,
 }
 
 impl Body {
-    /// Compresses `bytes` when `gzip` (on the calling thread: call it on
-    /// the blocking pool).
-    pub fn new(bytes: Vec<u8>, gzip: bool) -> std::io::Result<Body> {
-        if !gzip {
-            return Ok(Body { bytes, gzip });
-        }
+    /// Compresses `bytes` (on the calling thread: call it on the blocking
+    /// pool).
+    pub fn new(bytes: Vec<u8>, encoding: Encoding) -> std::io::Result<Body> {
         use std::io::Write as _;
-        let mut encoder = flate2::write::GzEncoder::new(
-            Vec::with_capacity(bytes.len() / 2),
-            flate2::Compression::default(),
-        );
-        encoder.write_all(&bytes)?;
-        Ok(Body {
-            bytes: encoder.finish()?,
-            gzip,
-        })
+        let bytes = match encoding {
+            Encoding::Identity => bytes,
+            Encoding::Gzip => {
+                let out = Vec::with_capacity(bytes.len() / 2);
+                let mut w = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+                w.write_all(&bytes)?;
+                w.finish()?
+            }
+            Encoding::Brotli => {
+                let out = Vec::with_capacity(bytes.len() / 2);
+                // Quality 1, a 4 MiB window: the fastest level, and
+                // repeats across many leaves are still found.
+                let mut w = brotli::CompressorWriter::new(out, 64 * 1024, 1, 22);
+                w.write_all(&bytes)?;
+                w.flush()?;
+                w.into_inner()
+            }
+        };
+        Ok(Body { bytes, encoding })
     }
 }
 
@@ -68,11 +103,12 @@ impl Body {
 pub fn response(body: Body) -> Response {
     let vary = (header::VARY, "accept, accept-encoding");
     let kind = (header::CONTENT_TYPE, CONTENT_TYPE);
-    if body.gzip {
-        ([kind, vary, (header::CONTENT_ENCODING, "gzip")], body.bytes).into_response()
-    } else {
-        ([kind, vary], body.bytes).into_response()
-    }
+    let coding = match body.encoding {
+        Encoding::Identity => return ([kind, vary], body.bytes).into_response(),
+        Encoding::Gzip => "gzip",
+        Encoding::Brotli => "br",
+    };
+    ([kind, vary, (header::CONTENT_ENCODING, coding)], body.bytes).into_response()
 }
 
 /// Reads the leaves at `indexes` (ascending) in pieces, stopping as soon
