@@ -195,3 +195,112 @@ fn answer_of(
         releases,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use gatelog_core::checkpoint::{Checkpoint, Origin};
+    use gatelog_core::keys::{SignatureType, SignerKey};
+    use gatelog_core::{TreeHead, leaf_hash};
+
+    use super::*;
+
+    /// A signed checkpoint of a one-leaf tree, and the leaf.
+    fn one_leaf_log() -> (Vec<u8>, Vec<u8>) {
+        let leaf = b"the only leaf".to_vec();
+        let key = SignerKey::from_seed("c.example/log", SignatureType::Ed25519, &[3; 32]).unwrap();
+        let head = TreeHead {
+            size: TreeSize(1),
+            root: leaf_hash(&leaf),
+        };
+        let note = Checkpoint::new(Origin::new("c.example/log").unwrap(), head)
+            .sign(&key)
+            .unwrap();
+        (note.to_bytes(), leaf)
+    }
+
+    fn release(n: usize, entries: Vec<ReceivedEntry>) -> FetchedRelease {
+        FetchedRelease {
+            registry: Some("registry.example".into()),
+            package: format!("p{n}"),
+            version: "1.0.0".into(),
+            chain: Some(Chain {
+                head: entries.first().map(|e| e.index),
+                complete: true,
+            }),
+            entries,
+        }
+    }
+
+    #[test]
+    fn releases_write_back_once_per_entry_and_in_answers_of_at_most_5000() {
+        let (note, leaf) = one_leaf_log();
+        let entry = ReceivedEntry {
+            index: LeafIndex(0),
+            leaf,
+            path: vec![],
+            checkpoint: Arc::new(note),
+        };
+        let mut releases: Vec<FetchedRelease> = (0..MAX_BUNDLE_RELEASES + 1)
+            .map(|n| release(n, vec![entry.clone()]))
+            .collect();
+        releases.push(release(9999, vec![]));
+        let answers = answers_of(&releases).unwrap();
+        assert_eq!(answers.len(), 2);
+        assert!(answers.iter().all(|a| a.leaves.len() == 1));
+        let bytes: Vec<u8> = answers.iter().flat_map(|a| a.to_bytes()).collect();
+        let back: Vec<FetchedRelease> = compact_bundles::parse_many(&bytes)
+            .unwrap()
+            .into_iter()
+            .flat_map(|a| releases_of(a).unwrap())
+            .collect();
+        assert_eq!(back.len(), releases.len());
+        assert_eq!(back[7].entries[0].leaf, entry.leaf);
+        assert_eq!(back.last().unwrap().package, "p9999");
+        assert!(back.last().unwrap().entries.is_empty());
+    }
+
+    #[test]
+    fn what_cannot_be_written_compactly_is_said() {
+        let (note, leaf) = one_leaf_log();
+        let entry = ReceivedEntry {
+            index: LeafIndex(0),
+            leaf,
+            path: vec![],
+            checkpoint: Arc::new(note),
+        };
+        let mut unnamed = release(1, vec![entry.clone()]);
+        unnamed.registry = None;
+        let err = answers_of(&[unnamed]).unwrap_err();
+        assert!(
+            err.to_string().contains("did not name the registry"),
+            "{err}"
+        );
+        let mut long_path = entry.clone();
+        long_path.path = vec![Hash::default()];
+        assert!(answers_of(&[release(1, vec![long_path])]).is_err());
+        let other = ReceivedEntry {
+            checkpoint: Arc::new(b"another note".to_vec()),
+            ..entry.clone()
+        };
+        let err = answers_of(&[release(1, vec![entry, other])]).unwrap_err();
+        assert!(err.to_string().contains("several checkpoints"), "{err}");
+        assert!(answers_of(&[release(2, vec![])]).is_err());
+        assert!(answers_of(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_registry_in_another_spelling_is_refused() {
+        let (note, leaf) = one_leaf_log();
+        let entry = ReceivedEntry {
+            index: LeafIndex(0),
+            leaf,
+            path: vec![],
+            checkpoint: Arc::new(note),
+        };
+        let mut answer = answers_of(&[release(1, vec![entry])]).unwrap().remove(0);
+        assert_eq!(releases_of(answer.clone()).unwrap().len(), 1);
+        answer.releases[0].registry = "Registry.example".into();
+        let err = releases_of(answer).unwrap_err();
+        assert!(err.to_string().contains("not written as the host"), "{err}");
+    }
+}
