@@ -1,7 +1,8 @@
 //! `gatelog-registry admin`: users, tokens and TOTP enrolment, written to
-//! the store directly (with the registry stopped). Nothing here is logged
-//! yet: a TOTP device's `device-register` and a maintainer's
-//! `maintainer-add` are logged for a package before their first use there.
+//! the store directly (with the registry stopped). These are not logged: a
+//! TOTP device's `device-register` and a maintainer's `maintainer-add` are
+//! logged for a package before their first use there. `policy-set` logs
+//! its `policy-change` (with the registry's key) before it takes effect.
 
 use std::path::Path;
 
@@ -10,6 +11,7 @@ use clap::Subcommand;
 use crate::auth;
 use crate::log::now_rfc3339;
 use crate::store::{Store, TokenKind, TokenRecord, User};
+use gatelog_core::event::Registry;
 
 /// Admin commands.
 #[derive(Subcommand)]
@@ -48,6 +50,31 @@ pub enum AdminCommand {
         #[arg(long)]
         label: Option<String>,
     },
+    /// Set whether a package's versions must be staged and approved; the
+    /// change is logged (`policy-change`) before it takes effect, so the
+    /// log must be up. `--origin`/`--listen` must name the registry as it
+    /// serves.
+    PolicySet {
+        /// The package.
+        package: String,
+        /// `required` (a direct `npm publish` is refused) or `optional`.
+        #[arg(long, value_parser = parse_staging, action = clap::ArgAction::Set, value_name = "required|optional")]
+        staged_publishing: bool,
+        /// The gatelog log's base URL.
+        #[arg(long, env = "GATELOG_LOG")]
+        log: String,
+        /// The log's verifier key: its acknowledgement is checked.
+        #[arg(long, env = "GATELOG_REGISTRY_LOG_KEY")]
+        log_key: Option<String>,
+    },
+}
+
+fn parse_staging(s: &str) -> Result<bool, String> {
+    match s {
+        "required" => Ok(true),
+        "optional" => Ok(false),
+        _ => Err(format!("{s:?}: expected required or optional")),
+    }
 }
 
 fn parse_kind(s: &str) -> Result<TokenKind, String> {
@@ -85,10 +112,25 @@ fn user(store: &Store, name: &str) -> Result<User, String> {
         .ok_or_else(|| format!("no user {name}; create it with `admin user-add {name}`"))
 }
 
-/// Runs an admin command on the store in `data`.
-pub fn run(data: &Path, command: AdminCommand) -> Result<(), String> {
+/// Runs an admin command on the store in `data`; `registry` is the
+/// registry's origin, for commands that log.
+pub fn run(
+    data: &Path,
+    registry: Result<Registry, String>,
+    command: AdminCommand,
+) -> Result<(), String> {
+    if let AdminCommand::PolicySet {
+        package,
+        staged_publishing,
+        log,
+        log_key,
+    } = command
+    {
+        return policy_set(data, registry?, &package, staged_publishing, &log, log_key);
+    }
     let store = open(data)?;
     match command {
+        AdminCommand::PolicySet { .. } => unreachable!("handled above"),
         AdminCommand::UserAdd { name } => {
             if !valid_user_name(&name) {
                 return Err(format!(
@@ -182,6 +224,46 @@ pub fn run(data: &Path, command: AdminCommand) -> Result<(), String> {
     Ok(())
 }
 
+/// `policy-set`: logs the package's new `policy-change` with the
+/// registry's key, then stores it.
+fn policy_set(
+    data: &Path,
+    registry: Registry,
+    package: &str,
+    required: bool,
+    log_url: &str,
+    log_key: Option<String>,
+) -> Result<(), String> {
+    let log_key = log_key
+        .as_deref()
+        .map(|k| gatelog_core::VerifierKey::parse(k.trim()).map_err(|e| format!("--log-key: {e}")))
+        .transpose()?;
+    let (key, _) = crate::log::load_or_create_key(data, &registry)?;
+    let store = open(data)?;
+    let log = crate::log::LogClient::new(
+        log_url,
+        key,
+        registry,
+        std::time::Duration::from_secs(30),
+        log_key,
+    );
+    // The npm signing key and OIDC issuers are not used here.
+    let signer = crate::signing::RegistrySigner::new(crate::signing::new_key());
+    let oidc = crate::oidc::OidcVerifier::new(Vec::new(), None)?;
+    let app = crate::app::App::new(store, log, signer, oidc);
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("tokio: {e}"))?;
+    let changed = runtime
+        .block_on(app.set_staging(package, required))
+        .map_err(|e| format!("{package}: {} (nothing changed)", e.message))?;
+    let policy = if required { "required" } else { "optional" };
+    if changed {
+        println!("logged policy-change: staged publishing of {package} is {policy}");
+    } else {
+        println!("staged publishing of {package} is already {policy}; nothing logged");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +283,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         run(
             dir.path(),
+            Err("no registry".into()),
             AdminCommand::UserAdd {
                 name: "alice".into(),
             },
@@ -209,6 +292,7 @@ mod tests {
         assert!(
             run(
                 dir.path(),
+                Err("no registry".into()),
                 AdminCommand::UserAdd {
                     name: "alice".into()
                 }
@@ -217,6 +301,7 @@ mod tests {
         );
         run(
             dir.path(),
+            Err("no registry".into()),
             AdminCommand::TokenCreate {
                 user: "alice".into(),
                 kind: TokenKind::StageOnly,
@@ -226,6 +311,7 @@ mod tests {
         assert!(
             run(
                 dir.path(),
+                Err("no registry".into()),
                 AdminCommand::TokenCreate {
                     user: "bob".into(),
                     kind: TokenKind::Read,
@@ -235,6 +321,7 @@ mod tests {
         );
         run(
             dir.path(),
+            Err("no registry".into()),
             AdminCommand::TotpEnrol {
                 user: "alice".into(),
             },

@@ -17,6 +17,7 @@ mod error;
 mod http;
 mod log;
 mod oidc;
+mod policy;
 mod publish_doc;
 mod signing;
 mod store;
@@ -131,7 +132,9 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Key) => print_key(&cli.serve.common),
-        Some(Command::Admin { command }) => admin::run(&cli.serve.common.data, command),
+        Some(Command::Admin { command }) => {
+            admin::run(&cli.serve.common.data, cli.serve.common.registry(), command)
+        }
         None => serve(cli.serve),
     };
     if let Err(e) = result {

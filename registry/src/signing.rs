@@ -85,7 +85,7 @@ impl RegistrySigner {
     }
 }
 
-fn new_key() -> SigningKey {
+pub(crate) fn new_key() -> SigningKey {
     loop {
         // A random 32-byte string is a valid scalar except with
         // negligible probability (zero or not below the group order).

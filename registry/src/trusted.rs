@@ -6,15 +6,13 @@
 //! publisher allows.
 
 use gatelog_core::event::PackageName;
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::app::{App, Caller, now_unix};
 use crate::auth;
 use crate::error::ApiError;
 use crate::log::now_rfc3339;
 use crate::oidc::OidcError;
-use crate::store::{Batch, Package, TokenKind, TokenRecord};
+use crate::store::{Package, TokenKind, TokenRecord};
 use crate::trust::{self, TrustConfig};
 
 /// How long an exchanged token lasts, in seconds.
@@ -84,32 +82,6 @@ impl App {
         Ok(self.maintained(caller, name)?.trusted_publishers)
     }
 
-    /// Logs `policy-change` with `trusted` as the package's complete list,
-    /// then stores it.
-    async fn change_trust(
-        &self,
-        pkg: &mut Package,
-        trusted: Vec<TrustConfig>,
-    ) -> Result<(), ApiError> {
-        let staged = if pkg.staging_required {
-            "required"
-        } else {
-            "optional"
-        };
-        let body = json!({"type": "policy-change", "staged_publishing": staged,
-            "trusted_publishers": trusted.iter().map(TrustConfig::event_json).collect::<Vec<Value>>()});
-        let digest = hex::encode(Sha256::digest(body.to_string().as_bytes()));
-        let key = format!("outbox/policy-change/{}/{digest}", pkg.name);
-        self.log_step(&key, &pkg.name, || body).await?;
-        pkg.trusted_publishers = trusted;
-        pkg.modified = now_rfc3339();
-        let mut batch = Batch::default();
-        batch.put(&format!("pkg/{}", pkg.name), pkg);
-        batch.delete(&key);
-        self.store.write(batch)?;
-        Ok(())
-    }
-
     /// `npm trust github|gitlab <pkg> …` (with an OTP): adds trusted
     /// publishers, making the caller the maintainer of a new package
     /// (`maintainer-add` logged first). Returns the ones added.
@@ -175,7 +147,8 @@ impl App {
         }
         self.check_otp(&caller.user, otp)?;
         self.ensure_maintainer(&mut pkg, &caller.user).await?;
-        self.change_trust(&mut pkg, trusted).await?;
+        let required = pkg.staging_required;
+        self.change_policy(&mut pkg, required, trusted).await?;
         tracing::info!(
             package = name,
             added = added.len(),
@@ -208,7 +181,8 @@ impl App {
             )));
         }
         self.check_otp(&caller.user, otp)?;
-        self.change_trust(&mut pkg, trusted).await?;
+        let required = pkg.staging_required;
+        self.change_policy(&mut pkg, required, trusted).await?;
         tracing::info!(package = name, id, "trusted publisher revoked");
         Ok(())
     }
