@@ -373,6 +373,29 @@ fn compact_bundles_verify_online_and_offline_and_every_rule_still_fires() {
     assert_eq!(code, 1, "{v}");
     assert_attack_rules(&v);
 
+    // A log whose answer limit one release already fills: the client asks
+    // again in halves, down to one release per request.
+    let tight = FakeHttp::start(move |req| match (req.method.as_str(), req.path.as_str()) {
+        ("POST", "/v1/bundles") => {
+            let asked: Value = serde_json::from_slice(&req.body).unwrap();
+            if asked["releases"].as_array().unwrap().len() > 1 {
+                let refusal =
+                    json!({"error": "too_large", "message": "the answer would be too large"});
+                (413, refusal.to_string().into_bytes())
+            } else {
+                http_post(real, "/v1/bundles", &req.body).unwrap()
+            }
+        }
+        (_, path) => http_get(real, path),
+    });
+    let tight_url = format!("http://{}", tight.addr);
+    let (code, v, err) = verify(&tight_url, &log.vkey, &reg, &good, &[]);
+    assert_eq!(code, 0, "{v} {err}");
+    assert_eq!(v["counts"]["verified"], 2);
+    let (code, v, _) = verify(&tight_url, &log.vkey, &reg, &bad, &[]);
+    assert_eq!(code, 1, "{v}");
+    assert_attack_rules(&v);
+
     // Offline: `gatelog bundle` writes compact answers, from either log.
     for (name, from) in [("compact.bin", &url), ("from-json.bin", &old_url)] {
         let file = dir.path().join(name);

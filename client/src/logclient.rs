@@ -306,43 +306,10 @@ impl LogClient {
     ) -> Result<Vec<FetchedRelease>, ClientError> {
         let mut tasks = Vec::new();
         for part in releases.chunks(chunk.max(1)) {
-            let body = serde_json::json!({
-                "releases": part.iter().map(|r| serde_json::json!({
-                    "registry": r.registry,
-                    "package": r.package,
-                    "version": r.version,
-                })).collect::<Vec<_>>()
-            });
-            let this = self.clone();
-            tasks.push(tokio::spawn(async move {
-                // The compact form when the log has it; a log without it
-                // ignores `Accept` and answers JSON.
-                let resp = this
-                    .http
-                    .post(format!("{}/v1/bundles", this.base))
-                    .header(reqwest::header::ACCEPT, ACCEPT_BUNDLES)
-                    .header(reqwest::header::ACCEPT_ENCODING, "br, gzip")
-                    .json(&body)
-                    .send()
-                    .await
-                    .map_err(|e| ClientError::Unreachable(e.to_string()))?;
-                let header = |name| {
-                    resp.headers()
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_owned()
-                };
-                let compact = header(reqwest::header::CONTENT_TYPE)
-                    .starts_with(compact_bundles::CONTENT_TYPE);
-                let coding = header(reqwest::header::CONTENT_ENCODING);
-                let bytes = decode(&coding, Self::answer(resp).await?)?;
-                if compact {
-                    crate::compact::parse_answer(&bytes)
-                } else {
-                    parse_bundles(&bytes)
-                }
-            }));
+            let (this, part) = (self.clone(), part.to_vec());
+            tasks.push(tokio::spawn(
+                async move { this.fetch_splitting(part).await },
+            ));
         }
         let mut out = Vec::with_capacity(releases.len());
         for t in tasks {
@@ -352,6 +319,65 @@ impl LogClient {
             );
         }
         Ok(out)
+    }
+
+    /// [`LogClient::fetch_part`], asking again in halves for a part whose
+    /// answer the log finds too large (`413`): a lockfile's bundles can
+    /// pass the log's answer limit, in the JSON form of older logs sooner.
+    async fn fetch_splitting(
+        &self,
+        part: Vec<ReleaseRef>,
+    ) -> Result<Vec<FetchedRelease>, ClientError> {
+        let mut out = Vec::new();
+        let mut todo = vec![part];
+        while let Some(part) = todo.pop() {
+            match self.fetch_part(&part).await {
+                Err(ClientError::Status { status: 413, .. }) if part.len() > 1 => {
+                    let (first, second) = part.split_at(part.len() / 2);
+                    todo.push(second.to_vec());
+                    todo.push(first.to_vec());
+                }
+                answer => out.extend(answer?),
+            }
+        }
+        Ok(out)
+    }
+
+    /// One `POST /v1/bundles` for `part`: the compact form when the log has
+    /// it (a log without it ignores `Accept` and answers JSON).
+    async fn fetch_part(&self, part: &[ReleaseRef]) -> Result<Vec<FetchedRelease>, ClientError> {
+        let body = serde_json::json!({
+            "releases": part.iter().map(|r| serde_json::json!({
+                "registry": r.registry,
+                "package": r.package,
+                "version": r.version,
+            })).collect::<Vec<_>>()
+        });
+        let resp = self
+            .http
+            .post(format!("{}/v1/bundles", self.base))
+            .header(reqwest::header::ACCEPT, ACCEPT_BUNDLES)
+            .header(reqwest::header::ACCEPT_ENCODING, "br, gzip")
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        let header = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let compact =
+            header(reqwest::header::CONTENT_TYPE).starts_with(compact_bundles::CONTENT_TYPE);
+        let coding = header(reqwest::header::CONTENT_ENCODING);
+        let bytes = decode(&coding, Self::answer(resp).await?)?;
+        if compact {
+            crate::compact::parse_answer(&bytes)
+        } else {
+            parse_bundles(&bytes)
+        }
     }
 
     /// Fetches a consistency proof between two sizes (unverified).
