@@ -371,3 +371,60 @@ fn the_tree_lists_witness_cosignatures_and_cosigned_entries_still_verify() {
     assert!(dom.contains(r#"data-verdict="verified""#), "{dom}");
     assert!(!dom.contains(r#"data-ok="no""#), "{dom}");
 }
+
+#[test]
+fn a_monitors_alert_feed_is_shown_on_the_tree_and_the_packages_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("alerts.jsonl");
+    let log = TestLog::start_with(ORIGIN, &["--monitor-alerts", feed.to_str().unwrap()]);
+    // No feed written yet: the page says so instead of failing.
+    let tree = page(&log, "/tree");
+    assert!(tree.contains("What a monitor flagged"), "{tree}");
+    assert!(tree.contains("the alert feed:"), "{tree}");
+
+    // An attack: a direct publish of gadget, no stage, no approval; the real
+    // monitor's JSON alerts become the feed.
+    let (index, _) = log.submit(
+        &log.reg
+            .publish_direct("gadget", "6.6.6", b"evil", 1_780_000_000),
+    );
+    let config = dir.path().join("monitor.toml");
+    std::fs::write(&config, "[rules]\nrequire_staging = [\"gadget\"]\n").unwrap();
+    let out = std::process::Command::new(gatelog_e2e::binary("gatelog-monitor"))
+        .args(["--once", "--format", "json", "--start-at", "0"])
+        .args(["--log", &log.url(), "--log-key", &log.vkey])
+        .args(["--registry-key", &log.reg.verifier_key().to_string()])
+        .args(["--config", &config.display().to_string()])
+        .args(["--state", &dir.path().join("state").display().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&feed, &out.stdout).unwrap();
+
+    let timeline = page(&log, "/package?registry=registry.example&package=gadget");
+    let flagged = &timeline[timeline
+        .find("What a monitor flagged")
+        .expect("alerts section")..];
+    assert!(
+        flagged.contains("<strong>publish-without-approval</strong>"),
+        "{flagged}"
+    );
+    assert!(flagged.contains("<code>gadget@6.6.6</code>"), "{flagged}");
+    assert!(
+        flagged.contains(&format!("<a href=\"/entry/{0}\">#{0}</a>", index.0)),
+        "{flagged}"
+    );
+    let tree = page(&log, "/tree");
+    assert!(
+        tree.contains("<strong>publish-without-approval</strong>"),
+        "{tree}"
+    );
+    // Another package's timeline lists none of gadget's alerts.
+    let other = page(&log, "/package?registry=registry.example&package=widget");
+    assert!(!other.contains("publish-without-approval"), "{other}");
+}

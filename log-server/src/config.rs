@@ -105,6 +105,10 @@ pub struct Flags {
     /// wait). [default: 2000]
     #[arg(long)]
     pub witness_wait_ms: Option<u64>,
+    /// A monitor's alert feed: a file of `gatelog-alert/v1` JSON lines
+    /// (`gatelog-monitor --format json` output) the web explorer shows.
+    #[arg(long, value_name = "FILE")]
+    pub monitor_alerts: Option<PathBuf>,
 }
 
 /// Commands other than running the server.
@@ -142,6 +146,7 @@ pub struct FileConfig {
     read_rate: Option<u32>,
     witness_policy: Option<PathBuf>,
     witness_wait_ms: Option<u64>,
+    monitor_alerts: Option<PathBuf>,
 }
 
 /// The validated configuration the server runs with.
@@ -173,6 +178,8 @@ pub struct Config {
     pub header_timeout: Duration,
     /// The witnesses to ask for cosignatures, if any.
     pub witnesses: Option<crate::witnessing::WitnessSettings>,
+    /// A monitor's alert feed the explorer shows.
+    pub monitor_alerts: Option<PathBuf>,
 }
 
 /// Why the configuration is unusable.
@@ -313,6 +320,7 @@ impl Config {
             }
         };
         Ok(Config {
+            monitor_alerts: flags.monitor_alerts.or(file.monitor_alerts),
             guard,
             header_timeout,
             witnesses,

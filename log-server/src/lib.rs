@@ -71,6 +71,8 @@ pub struct Settings {
     pub skew: SkewLimits,
     /// Witnesses to collect cosignatures from, if any.
     pub witnesses: Option<crate::witnessing::WitnessSettings>,
+    /// A monitor's alert feed (JSON lines) the explorer shows.
+    pub monitor_alerts: Option<std::path::PathBuf>,
 }
 
 /// A started log: its router and the sequencer thread to join at the end.
@@ -124,6 +126,7 @@ pub fn start<S: LogStore>(
             limits: settings.skew,
         },
         log_key: log.key.verifier(),
+        monitor_alerts: settings.monitor_alerts,
     });
     if let Some(witnesses) = settings.witnesses {
         let store: Arc<dyn LogStore> = log.store.clone();

@@ -97,6 +97,7 @@ async fn main() -> ExitCode {
         max_checkpoint_lag: config.max_checkpoint_lag,
         skew: config.skew,
         witnesses: config.witnesses,
+        monitor_alerts: config.monitor_alerts,
     };
     if let Some(w) = &settings.witnesses {
         let names: Vec<&str> = w.targets.iter().map(|t| t.name.as_str()).collect();

@@ -62,6 +62,8 @@ pub struct AppState {
     pub skew: crate::clock::SkewCheck,
     /// The log's own verifier key, pinned in the explorer's pages.
     pub log_key: gatelog_core::keys::VerifierKey,
+    /// A monitor's alert feed the explorer shows, if the operator gave one.
+    pub monitor_alerts: Option<std::path::PathBuf>,
 }
 
 /// The router, with the [`guard`] (in-flight, failed-authentication and

@@ -63,6 +63,7 @@ fn test_log(rate: Option<(u32, u32)>, pool_size: usize) -> TestLog {
         max_checkpoint_lag: Duration::from_secs(10),
         skew: crate::clock::SkewLimits::default(),
         witnesses: None,
+        monitor_alerts: None,
     };
     TestLog {
         started: start(log, settings, Arc::new(SystemClock)).unwrap(),
@@ -522,6 +523,7 @@ async fn a_full_pool_answers_503_with_retry_after_and_changes_nothing() {
         origin: ORIGIN.into(),
         skew: t.started.state.skew.clone(),
         log_key: t.started.state.log_key.clone(),
+        monitor_alerts: None,
     });
     let app = crate::http::app(state, Duration::from_secs(30), Default::default());
     let post = |env: Envelope| {

@@ -11,6 +11,7 @@
 //! Pages are server-rendered and read without JavaScript; every string
 //! from the log is HTML-escaped ([`page::esc`]). The assets are embedded.
 
+pub mod alerts;
 pub mod entry;
 pub mod event;
 pub mod page;
@@ -119,14 +120,31 @@ async fn package_body(
         Ok((events, next))
     })
     .await?;
-    Ok(timeline::package(&timeline::Page {
+    let mut body = timeline::package(&timeline::Page {
         registry: &host,
         package: &package,
         events: &events,
         tree_size: size.0,
         after: q.after,
         next,
-    }))
+    });
+    body += &flagged(state, Some(package)).await;
+    Ok(body)
+}
+
+/// The monitor's alerts (about `package`), if the server was given a feed.
+async fn flagged(state: &AppState, package: Option<String>) -> String {
+    let Some(path) = state.monitor_alerts.clone() else {
+        return String::new();
+    };
+    let about = package
+        .as_ref()
+        .map(|p| format!(" about {p}"))
+        .unwrap_or_default();
+    let read = tokio::task::spawn_blocking(move || alerts::read(&path, package.as_deref()))
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+    alerts::section(&read, &about)
 }
 
 async fn entry(
@@ -187,7 +205,9 @@ async fn tree_body(state: &AppState) -> Result<String, ApiError> {
             .collect::<Vec<_>>())
     })
     .await?;
-    Ok(tree::page(&served, &state.log_key, latest, &newest))
+    let mut body = tree::page(&served, &state.log_key, latest, &newest);
+    body += &flagged(state, None).await;
+    Ok(body)
 }
 
 async fn verify_js() -> Response {
