@@ -5,6 +5,29 @@
 //! only the structure; [`open`] verifies signatures against trusted keys:
 //! unknown signatures are ignored, a known key whose signature fails rejects
 //! the whole note, and at least one known key must have signed.
+//!
+//! ```
+//! use gatelog_core::keys::{SignatureType, SignerKey};
+//! use gatelog_core::note::{self, NoteError, NoteVerifier};
+//!
+//! let alice = SignerKey::from_seed("alice.example", SignatureType::Ed25519, &[1; 32]).unwrap();
+//! let bob = SignerKey::from_seed("bob.example", SignatureType::Ed25519, &[2; 32]).unwrap();
+//! let signed = note::sign("hello, transparency\n", &[&alice]).unwrap().to_bytes();
+//!
+//! // Alice's key opens it; a note nobody trusted signed is refused.
+//! let opened = note::open(&signed, &[&alice.verifier() as &dyn NoteVerifier]).unwrap();
+//! assert_eq!(opened.note.text, "hello, transparency\n");
+//! assert_eq!(
+//!     note::open(&signed, &[&bob.verifier() as &dyn NoteVerifier]),
+//!     Err(NoteError::UnverifiedNote)
+//! );
+//! // One changed byte of the text fails the trusted signature.
+//! let tampered = String::from_utf8(signed).unwrap().replace("hello", "jello");
+//! assert!(matches!(
+//!     note::open(tampered.as_bytes(), &[&alice.verifier() as &dyn NoteVerifier]),
+//!     Err(NoteError::InvalidSignature { .. })
+//! ));
+//! ```
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
