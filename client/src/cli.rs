@@ -14,20 +14,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use gatelog_core::event::{Integrity, PackageName, approval_statement, sign_approval};
 use gatelog_core::{Hash, SignerKey, VerifierKey};
 
+use crate::exit::{Exit, Failure};
 use crate::files::{MAX_SMALL_FILE, read_limited, read_text_limited};
 use crate::keygen::{self, KeyRole};
-use crate::logclient::{ClientError, LogClient, ReleaseRef};
+use crate::logclient::{LogClient, ReleaseRef};
 use crate::policy_file::PolicyFile;
 use crate::state::{self, StateDir};
 use crate::verify::sources::{Allow, InstallSources};
 use crate::verify::{self, Evidence, VerifyError, VerifyOptions};
-
-/// Usage or configuration error.
-pub const EXIT_USAGE: u8 = 2;
-/// Verification failed.
-pub const EXIT_FAILED: u8 = 1;
-/// Log unreachable / undecided.
-pub const EXIT_UNREACHABLE: u8 = 3;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -242,22 +236,8 @@ struct StatementArgs {
     stage_leaf_hash: String,
 }
 
-/// A message and an exit code.
-struct Failure(u8, String);
-
-impl From<ClientError> for Failure {
-    fn from(e: ClientError) -> Failure {
-        let code = match e {
-            ClientError::Verification(_) => EXIT_FAILED,
-            ClientError::Status { status, .. } if (400..500).contains(&status) => EXIT_FAILED,
-            _ => EXIT_UNREACHABLE,
-        };
-        Failure(code, e.to_string())
-    }
-}
-
 fn usage(msg: impl std::fmt::Display) -> Failure {
-    Failure(EXIT_USAGE, msg.to_string())
+    Failure::usage(msg)
 }
 
 fn read_key_file(path: &std::path::Path) -> Result<SignerKey, Failure> {
@@ -279,7 +259,7 @@ fn client(args: &LogArgs) -> Result<(LogClient, VerifierKey), Failure> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Runtime::new().map_err(|e| Failure(EXIT_UNREACHABLE, e.to_string()))
+    tokio::runtime::Runtime::new().map_err(|e| Failure(Exit::Undecided, e.to_string()))
 }
 
 /// Runs the command line and returns the exit code.
@@ -351,7 +331,7 @@ impl InstallArgs {
     }
 }
 
-fn run(command: Command) -> Result<u8, Failure> {
+fn run(command: Command) -> Result<Exit, Failure> {
     match command {
         Command::Verify {
             lockfile,
@@ -427,7 +407,11 @@ fn run(command: Command) -> Result<u8, Failure> {
                     serde_json::to_string_pretty(&report.to_sarif()).unwrap_or_default()
                 ),
             }
-            Ok(if report.passed() { 0 } else { EXIT_FAILED })
+            Ok(if report.passed() {
+                Exit::Ok
+            } else {
+                Exit::Failed
+            })
         }
         Command::Bundle {
             lockfile,
@@ -465,9 +449,9 @@ fn run(command: Command) -> Result<u8, Failure> {
                 .block_on(client.fetch_bundles(&wanted, verify::bundle_chunk(wanted.len())))?;
             let bytes = verify::offline::write(key.name(), &fetched);
             std::fs::write(&out, bytes)
-                .map_err(|e| Failure(EXIT_UNREACHABLE, format!("{}: {e}", out.display())))?;
+                .map_err(|e| Failure(Exit::Undecided, format!("{}: {e}", out.display())))?;
             eprintln!("wrote {} releases to {}", fetched.len(), out.display());
-            Ok(0)
+            Ok(Exit::Ok)
         }
         Command::Checkpoint { log, state_dir } => {
             let state = state_folder(state_dir)?;
@@ -476,7 +460,7 @@ fn run(command: Command) -> Result<u8, Failure> {
             let cp = rt.block_on(client.checkpoint())?;
             let remembered = state
                 .load(&key)
-                .map_err(|e| Failure(EXIT_UNREACHABLE, e.to_string()))?;
+                .map_err(|e| Failure(Exit::Undecided, e.to_string()))?;
             if let Some((old, bytes)) = &remembered {
                 // A failure is `SECURITY ERROR` evidence with both notes and the proof.
                 rt.block_on(verify::prove(Some(&client), old, &cp))
@@ -484,18 +468,18 @@ fn run(command: Command) -> Result<u8, Failure> {
                 if cp.head().size > old.head().size {
                     state
                         .store(&key, Some(bytes), &cp)
-                        .map_err(|e| Failure(EXIT_UNREACHABLE, e.to_string()))?;
+                        .map_err(|e| Failure(Exit::Undecided, e.to_string()))?;
                 }
             } else {
                 state
                     .store(&key, None, &cp)
-                    .map_err(|e| Failure(EXIT_UNREACHABLE, e.to_string()))?;
+                    .map_err(|e| Failure(Exit::Undecided, e.to_string()))?;
             }
             print!(
                 "{}",
                 crate::sanitize::lines(&String::from_utf8_lossy(&cp.to_bytes()))
             );
-            Ok(0)
+            Ok(Exit::Ok)
         }
         Command::Proof(ProofCommand::Inclusion {
             index,
@@ -514,7 +498,7 @@ fn run(command: Command) -> Result<u8, Failure> {
                 "{}",
                 serde_json::json!({"verified": true, "index": ack.index.0, "leaf_hash": ack.leaf_hash, "tree_size": ack.head.size.0, "root_hash": ack.head.root})
             );
-            Ok(0)
+            Ok(Exit::Ok)
         }
         Command::Proof(ProofCommand::Consistency { old, log }) => {
             let (client, _) = client(&log)?;
@@ -531,7 +515,7 @@ fn run(command: Command) -> Result<u8, Failure> {
                 "{}",
                 serde_json::json!({"verified": true, "old_size": old_cp.head().size.0, "new_size": new_cp.head().size.0})
             );
-            Ok(0)
+            Ok(Exit::Ok)
         }
         Command::Entry { index, log } => {
             let (client, _) = client(&log)?;
@@ -547,7 +531,7 @@ fn run(command: Command) -> Result<u8, Failure> {
                 }))
                 .unwrap_or_default()
             );
-            Ok(0)
+            Ok(Exit::Ok)
         }
         Command::Submit {
             event,
@@ -565,16 +549,16 @@ fn run(command: Command) -> Result<u8, Failure> {
             let mut acks = runtime()?.block_on(client.submit(std::slice::from_ref(&envelope)))?;
             let ack = acks
                 .pop()
-                .ok_or_else(|| Failure(EXIT_UNREACHABLE, "no answer".into()))??;
+                .ok_or_else(|| Failure(Exit::Undecided, "no answer".into()))??;
             println!(
                 "{}",
                 serde_json::json!({"index": ack.index.0, "leaf_hash": ack.leaf_hash, "tree_size": ack.head.size.0})
             );
-            Ok(0)
+            Ok(Exit::Ok)
         }
         Command::ApproveStatement(a) => {
             print!("{}", statement(&a)?);
-            Ok(0)
+            Ok(Exit::Ok)
         }
         Command::SignApproval {
             statement: a,
@@ -583,17 +567,15 @@ fn run(command: Command) -> Result<u8, Failure> {
             let key = read_key_file(&device_key_file)?;
             let sig = sign_approval(key.signing_key(), &statement(&a)?);
             println!("{}", STANDARD.encode(sig.to_bytes()));
-            Ok(0)
+            Ok(Exit::Ok)
         }
-        Command::Review(args) => crate::review::run(args).map_err(|(code, msg)| Failure(code, msg)),
-        Command::Approve(args) => {
-            crate::approve::run(args).map_err(|(code, msg)| Failure(code, msg))
-        }
+        Command::Review(args) => crate::review::run(args),
+        Command::Approve(args) => crate::approve::run(args),
         Command::Keygen { name, role } => {
             let key = keygen::generate(&name, role).map_err(usage)?;
             println!("{}", key.to_private_text());
             println!("{}", key.verifier());
-            Ok(0)
+            Ok(Exit::Ok)
         }
     }
 }

@@ -19,13 +19,15 @@
 //! - [`verify`]: `gatelog verify` and its reports (text, JSON, SARIF) and
 //!   offline bundles;
 //! - [`witnesses`]: the witness policy (c2sp.org/tlog-policy) a run needs;
-//! - [`cli`]: the command line and its exit codes.
+//! - [`cli`]: the command line; [`exit`]: the exit codes every command
+//!   ends with.
 //!
 //! The demo and the load generator are in `gatelog-lab`, not here.
 
 pub mod approve;
 pub mod cli;
 pub mod compact;
+pub mod exit;
 pub mod files;
 pub mod keygen;
 pub mod lockfile;

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use gatelog_client::cli::{EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE};
-use gatelog_client::logclient::{ClientError, LogClient};
+use gatelog_client::exit::{Exit, Failure};
+use gatelog_client::logclient::LogClient;
 use gatelog_core::VerifierKey;
 
 use crate::demo::{self, DemoOptions};
@@ -109,26 +109,12 @@ struct HammerArgs {
     json: bool,
 }
 
-/// A message and an exit code.
-struct Failure(u8, String);
-
-impl From<ClientError> for Failure {
-    fn from(e: ClientError) -> Failure {
-        let code = match e {
-            ClientError::Verification(_) => EXIT_FAILED,
-            ClientError::Status { status, .. } if (400..500).contains(&status) => EXIT_FAILED,
-            _ => EXIT_UNREACHABLE,
-        };
-        Failure(code, e.to_string())
-    }
-}
-
 fn usage(msg: impl std::fmt::Display) -> Failure {
-    Failure(EXIT_USAGE, msg.to_string())
+    Failure::usage(msg)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Runtime::new().map_err(|e| Failure(EXIT_UNREACHABLE, e.to_string()))
+    tokio::runtime::Runtime::new().map_err(|e| Failure(Exit::Undecided, e.to_string()))
 }
 
 /// Runs the command line and returns the exit code.
@@ -161,7 +147,7 @@ fn hammer_cmd(h: HammerArgs) -> Result<u8, Failure> {
     let registry = hammer::workload::registry();
     if h.print_registry_key {
         println!("{}", registry.verifier_key());
-        return Ok(0);
+        return Ok(Exit::Ok.code());
     }
     let key = VerifierKey::parse(h.log_key.as_deref().unwrap_or_default())
         .map_err(|e| usage(format!("--log-key: {e}")))?;
@@ -174,9 +160,9 @@ fn hammer_cmd(h: HammerArgs) -> Result<u8, Failure> {
         let ack = runtime()?
             .block_on(client.submit(&[envelope]))?
             .pop()
-            .ok_or_else(|| Failure(EXIT_UNREACHABLE, "no answer".into()))??;
+            .ok_or_else(|| Failure(Exit::Undecided, "no answer".into()))??;
         println!("{}", ack.index);
-        return Ok(0);
+        return Ok(Exit::Ok.code());
     }
     let config = HammerConfig {
         log: h.log,
@@ -210,8 +196,8 @@ fn hammer_cmd(h: HammerArgs) -> Result<u8, Failure> {
         print!("{}", report.to_text());
     }
     Ok(if report.verification_failures > 0 {
-        EXIT_FAILED
+        Exit::Failed.code()
     } else {
-        0
+        Exit::Ok.code()
     })
 }

@@ -15,15 +15,12 @@ use base64::engine::general_purpose::STANDARD;
 use gatelog_core::VerifierKey;
 use gatelog_core::event::{EventBody, Integrity, PackageName, approval_statement};
 
+use crate::exit::{Exit, Failure};
 use crate::logclient::LogClient;
 use crate::review::fetch::{FetchError, Registry};
 use crate::review::logged::LoggedError;
-use crate::review::{Failure, from_fetch, from_logged, gate};
+use crate::review::{from_fetch, from_logged, gate};
 use signer::{DeviceSigner, FileKey};
-
-const FAILED: u8 = 1;
-const USAGE: u8 = 2;
-const UNREACHABLE: u8 = 3;
 
 /// `gatelog approve`'s flags.
 #[derive(clap::Args, Debug)]
@@ -52,11 +49,11 @@ pub struct ApproveArgs {
 }
 
 fn usage(msg: impl std::fmt::Display) -> Failure {
-    (USAGE, msg.to_string())
+    Failure(Exit::Usage, msg.to_string())
 }
 
 /// Runs an approval; prints the logged approval and its proof.
-pub fn run(args: ApproveArgs) -> Result<u8, Failure> {
+pub fn run(args: ApproveArgs) -> Result<Exit, Failure> {
     if !crate::review::fetch::valid_stage_id(&args.stage_id) {
         return Err(usage(format!("{:?} is not a stage id", args.stage_id)));
     }
@@ -73,19 +70,22 @@ pub fn run(args: ApproveArgs) -> Result<u8, Failure> {
         .ok_or_else(|| usage("a registry token is needed: --token or GATELOG_REGISTRY_TOKEN"))?;
     let key = VerifierKey::parse(&args.log_key).map_err(|e| usage(format!("--log-key: {e}")))?;
     let device = FileKey::load(&args.device_key_file).map_err(usage)?;
-    let log = LogClient::new(&args.log, key).map_err(|e| (UNREACHABLE, e.to_string()))?;
+    let log =
+        LogClient::new(&args.log, key).map_err(|e| Failure(Exit::Undecided, e.to_string()))?;
     let registry = Registry::new(&args.registry, token).map_err(from_fetch)?;
-    let rt = tokio::runtime::Runtime::new().map_err(|e| (UNREACHABLE, e.to_string()))?;
+    let rt = tokio::runtime::Runtime::new().map_err(|e| Failure(Exit::Undecided, e.to_string()))?;
 
     let g = rt.block_on(gate(&registry, &log, &host, &args.stage_id))?;
-    let bad = |what: &str| (FAILED, format!("stage item {}: {what}", g.item.id));
+    let bad = |what: &str| Failure(Exit::Failed, format!("stage item {}: {what}", g.item.id));
     let statement = approval_statement(
         &PackageName::parse(&g.item.package).map_err(|_| bad("package name"))?,
         &semver::Version::parse(&g.item.version).map_err(|_| bad("version"))?,
         &Integrity::parse(&g.computed).map_err(|_| bad("integrity"))?,
         &g.stage.leaf_hash,
     );
-    let signature = device.sign(&statement).map_err(|e| (FAILED, e))?;
+    let signature = device
+        .sign(&statement)
+        .map_err(|e| Failure(Exit::Failed, e))?;
     let answer = rt
         .block_on(registry.approve(
             &args.stage_id,
@@ -95,12 +95,12 @@ pub fn run(args: ApproveArgs) -> Result<u8, Failure> {
         ))
         .map_err(|e| match e {
             // A wrong OTP or signature: the approval did not happen.
-            FetchError::Refused { .. } => (FAILED, e.to_string()),
+            FetchError::Refused { .. } => Failure(Exit::Failed, e.to_string()),
             e => from_fetch(e),
         })?;
     let index = answer["approveLogIndex"].as_u64().ok_or_else(|| {
-        (
-            UNREACHABLE,
+        Failure(
+            Exit::Undecided,
             "the registry's answer has no approveLogIndex".into(),
         )
     })?;
@@ -120,8 +120,8 @@ pub fn run(args: ApproveArgs) -> Result<u8, Failure> {
         _ => false,
     };
     if !ours {
-        return Err((
-            FAILED,
+        return Err(Failure(
+            Exit::Failed,
             format!("log entry {index} is not the approval this device signed"),
         ));
     }
@@ -143,5 +143,5 @@ pub fn run(args: ApproveArgs) -> Result<u8, Failure> {
         "publish_log_index": answer["publishLogIndex"],
     });
     println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
-    Ok(0)
+    Ok(Exit::Ok)
 }

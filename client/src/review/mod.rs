@@ -34,15 +34,6 @@ use logged::LoggedError;
 use report::{Previous, Review, Staged};
 use tarball::Files;
 
-/// Exit code: clean.
-const OK: u8 = 0;
-/// Exit code: a flagged finding, or the integrity refused.
-const FAILED: u8 = 1;
-/// Exit code: usage or configuration.
-const USAGE: u8 = 2;
-/// Exit code: the registry or the log could not be reached.
-const UNREACHABLE: u8 = 3;
-
 /// Output format of a review.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum ReviewFormat {
@@ -92,38 +83,37 @@ pub struct ReviewArgs {
     pub fail_on: FailOn,
 }
 
-/// A message and an exit code.
-pub type Failure = (u8, String);
+pub use crate::exit::{Exit, Failure};
 
 fn usage(msg: impl std::fmt::Display) -> Failure {
-    (USAGE, msg.to_string())
+    Failure(Exit::Usage, msg.to_string())
 }
 
 /// A registry failure as an exit code and message.
 pub fn from_fetch(e: FetchError) -> Failure {
     let code = match e {
-        FetchError::Refused { .. } => USAGE,
-        _ => UNREACHABLE,
+        FetchError::Refused { .. } => Exit::Usage,
+        _ => Exit::Undecided,
     };
-    (code, e.to_string())
+    Failure(code, e.to_string())
 }
 
 /// A log failure as an exit code and message.
 pub fn from_logged(e: LoggedError) -> Failure {
     let code = match &e {
-        LoggedError::Mismatch(_) => FAILED,
-        LoggedError::Log(ClientError::Verification(_)) => FAILED,
+        LoggedError::Mismatch(_) => Exit::Failed,
+        LoggedError::Log(ClientError::Verification(_)) => Exit::Failed,
         LoggedError::Log(ClientError::Status { status, .. }) if (400..500).contains(status) => {
-            FAILED
+            Exit::Failed
         }
-        LoggedError::Log(_) => UNREACHABLE,
+        LoggedError::Log(_) => Exit::Undecided,
     };
-    (code, e.to_string())
+    Failure(code, e.to_string())
 }
 
 fn refuse(what: &str, computed: &str, other_name: &str, other: &str) -> Failure {
-    (
-        FAILED,
+    Failure(
+        Exit::Failed,
         format!(
             "REFUSED: {what}\n  computed from the tarball served: {computed}\n  {other_name}: {other}"
         ),
@@ -131,7 +121,7 @@ fn refuse(what: &str, computed: &str, other_name: &str, other: &str) -> Failure 
 }
 
 /// Runs a review; returns the exit code, or a failure to print.
-pub fn run(args: ReviewArgs) -> Result<u8, Failure> {
+pub fn run(args: ReviewArgs) -> Result<Exit, Failure> {
     if !fetch::valid_stage_id(&args.stage_id) {
         return Err(usage(format!("{:?} is not a stage id", args.stage_id)));
     }
@@ -152,9 +142,10 @@ pub fn run(args: ReviewArgs) -> Result<u8, Failure> {
     {
         return Err(usage(format!("--source {} is not a folder", dir.display())));
     }
-    let log = LogClient::new(&args.log, key).map_err(|e| (UNREACHABLE, e.to_string()))?;
+    let log =
+        LogClient::new(&args.log, key).map_err(|e| Failure(Exit::Undecided, e.to_string()))?;
     let registry = Registry::new(&args.registry, token).map_err(from_fetch)?;
-    let rt = tokio::runtime::Runtime::new().map_err(|e| (UNREACHABLE, e.to_string()))?;
+    let rt = tokio::runtime::Runtime::new().map_err(|e| Failure(Exit::Undecided, e.to_string()))?;
 
     // 1. The integrity gate, before anything else is looked at.
     let Gated {
@@ -163,9 +154,14 @@ pub fn run(args: ReviewArgs) -> Result<u8, Failure> {
         computed,
         stage,
     } = rt.block_on(gate(&registry, &log, &host, &args.stage_id))?;
-    let staged_files = tarball::read(&tgz).map_err(|e| (FAILED, format!("staged tarball: {e}")))?;
-    let version = semver::Version::parse(&item.version)
-        .map_err(|e| (FAILED, format!("staged version {:?}: {e}", item.version)))?;
+    let staged_files =
+        tarball::read(&tgz).map_err(|e| Failure(Exit::Failed, format!("staged tarball: {e}")))?;
+    let version = semver::Version::parse(&item.version).map_err(|e| {
+        Failure(
+            Exit::Failed,
+            format!("staged version {:?}: {e}", item.version),
+        )
+    })?;
 
     // 3. The previous release, backed by the log.
     let packument = rt
@@ -269,9 +265,9 @@ pub fn run(args: ReviewArgs) -> Result<u8, Failure> {
         ),
     }
     Ok(if review.flagged() > 0 && args.fail_on == FailOn::Flagged {
-        FAILED
+        Exit::Failed
     } else {
-        OK
+        Exit::Ok
     })
 }
 
@@ -348,8 +344,8 @@ async fn fetch_previous(
     let dist = &packument["versions"][version]["dist"];
     let what = format!("{name}@{version}");
     let (Some(claimed), Some(url)) = (dist["integrity"].as_str(), dist["tarball"].as_str()) else {
-        return Err((
-            UNREACHABLE,
+        return Err(Failure(
+            Exit::Undecided,
             format!("the packument has no dist.integrity and dist.tarball for {what}"),
         ));
     };
@@ -370,8 +366,8 @@ async fn fetch_previous(
         .await
         .map_err(from_logged)?;
     let Some((index, _)) = published.first() else {
-        return Err((
-            FAILED,
+        return Err(Failure(
+            Exit::Failed,
             format!("REFUSED: the log holds no publish event of {what}, the release compared with"),
         ));
     };
@@ -383,7 +379,8 @@ async fn fetch_previous(
             &logged.to_string(),
         ));
     }
-    let files = tarball::read(&tgz).map_err(|e| (FAILED, format!("the tarball of {what}: {e}")))?;
+    let files = tarball::read(&tgz)
+        .map_err(|e| Failure(Exit::Failed, format!("the tarball of {what}: {e}")))?;
     Ok((
         Previous {
             version: version.to_owned(),

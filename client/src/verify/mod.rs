@@ -168,14 +168,17 @@ pub enum VerifyError {
 
 impl VerifyError {
     /// The documented exit code.
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> crate::exit::Exit {
+        use crate::exit::Exit;
         match self {
-            VerifyError::Lockfile(_) | VerifyError::BundleFile(_) => 2,
-            VerifyError::Log(_) | VerifyError::State(_) | VerifyError::Stale { .. } => 3,
+            VerifyError::Lockfile(_) | VerifyError::BundleFile(_) => Exit::Usage,
+            VerifyError::Log(_) | VerifyError::State(_) | VerifyError::Stale { .. } => {
+                Exit::Undecided
+            }
             VerifyError::BadCheckpoint(_)
             | VerifyError::Misbehaviour(_)
             | VerifyError::RolledBack { .. }
-            | VerifyError::Unwitnessed { .. } => 1,
+            | VerifyError::Unwitnessed { .. } => Exit::Failed,
         }
     }
 }

@@ -66,10 +66,11 @@ pub enum DemoError {
 
 impl DemoError {
     /// The exit code: 2 for setup, 1 otherwise.
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> gatelog_client::exit::Exit {
+        use gatelog_client::exit::Exit;
         match self {
-            DemoError::Setup(_) => 2,
-            DemoError::Failed(_) => 1,
+            DemoError::Setup(_) => Exit::Usage,
+            DemoError::Failed(_) => Exit::Failed,
         }
     }
 }
