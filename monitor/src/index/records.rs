@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 pub struct KeptEvent {
     /// Leaf index.
     pub index: u64,
-    /// Leaf hash (hex).
-    pub leaf_hash: String,
+    /// Leaf hash.
+    pub leaf_hash: Hash,
     /// The event.
     pub event: Event,
 }
@@ -28,7 +28,7 @@ impl KeptEvent {
     pub fn logged(&self) -> LoggedEvent {
         LoggedEvent {
             index: LeafIndex(self.index),
-            leaf_hash: Hash::from_hex(&self.leaf_hash).unwrap_or_default(),
+            leaf_hash: self.leaf_hash,
             event: self.event.clone(),
         }
     }
@@ -82,7 +82,8 @@ pub struct VersionRecord {
     pub approvals: Vec<ApprovalFact>,
     /// `publish` events: (entry, integrity).
     pub publishes: Vec<(u64, String)>,
-    /// The `stage`, `approve` and `publish` events, whole.
+    /// The `stage` and `approve` events, whole (what a publish is judged
+    /// against).
     #[serde(default)]
     pub events: Vec<KeptEvent>,
 }

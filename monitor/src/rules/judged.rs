@@ -14,7 +14,7 @@ use gatelog_core::policy::{
 
 use super::{Engine, Entry, Findings, PendingSignature, RuleConfig, registry};
 use crate::alert::{RuleId, Severity};
-use crate::index::{KeptEvent, PackageRecord, RecordSource, VersionRecord};
+use crate::index::{DeviceRecord, KeptEvent, PackageRecord, RecordSource};
 
 /// The policy a release of `package` is judged by: staging where the
 /// package's logged policy or this monitor's `require_staging` asks for
@@ -114,26 +114,21 @@ pub(super) fn stage(
 }
 
 /// The approval's digest, device, second factor and signature; the
-/// signature check is queued to run on the other cores. `version_events`
-/// are the release's kept events, this approval included.
+/// signature check is queued to run on the other cores. `events` are the
+/// release's kept events, this approval included; `device` the approving
+/// device's record.
 pub(super) fn approval(
     engine: &mut Engine,
     source: &dyn RecordSource,
     entry: &Entry,
     approve: &Approve,
-    version_events: &[KeptEvent],
+    mut events: Vec<LoggedEvent>,
+    device: &DeviceRecord,
     out: &mut Findings<'_>,
 ) -> Result<(), String> {
     let reg = registry(entry);
     let package = entry.event.package.as_str();
-    let device = engine
-        .index
-        .read_device(source, reg, &approve.maintainer, &approve.device.id)?;
-    let events: Vec<LoggedEvent> = version_events
-        .iter()
-        .chain(&device.events)
-        .map(KeptEvent::logged)
-        .collect();
+    events.extend(device.events.iter().map(KeptEvent::logged));
     let record = engine.index.package(source, reg, package)?;
     let policy = policy(&engine.config, record, package);
     let (mut verdict, check) = judge_approval(
@@ -168,8 +163,9 @@ pub(super) fn approval(
     Ok(())
 }
 
-/// The publish's staging, approval and digests. `version` is the
-/// release's record, this publish included. A publish naming entries
+/// The publish's staging, approval and digests. `events` are the
+/// release's kept events, this publish included; `facts` the entries of
+/// its stages and approvals the record knows. A publish naming entries
 /// before the monitor's first one is not judged: they are unknown; nor one
 /// naming entries the record has facts of but not the events (written
 /// before events were kept whole).
@@ -178,15 +174,12 @@ pub(super) fn publish(
     source: &dyn RecordSource,
     entry: &Entry,
     publish: &Publish,
-    version: &VersionRecord,
+    events: Vec<LoggedEvent>,
+    facts: &[u64],
     out: &mut Findings<'_>,
 ) -> Result<(), String> {
-    let version_events = &version.events;
-    let kept_at = |i: LeafIndex| version_events.iter().find(|e| e.index == i.0);
-    let seen = |i: LeafIndex| {
-        version.stages.iter().any(|s| s.index == i.0)
-            || version.approvals.iter().any(|a| a.index == i.0)
-    };
+    let kept_at = |i: LeafIndex| events.iter().find(|e| e.index == i);
+    let seen = |i: LeafIndex| facts.contains(&i.0);
     let approved_stage = publish
         .approve
         .and_then(kept_at)
@@ -210,7 +203,6 @@ pub(super) fn publish(
     } else {
         "this monitor's configuration requires staging for it"
     };
-    let events: Vec<LoggedEvent> = version_events.iter().map(KeptEvent::logged).collect();
     let mut verdict = judge_publish(
         &policy,
         &entry.event.package,

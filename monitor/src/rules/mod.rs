@@ -107,7 +107,7 @@ pub(crate) fn registry(entry: &Entry) -> &str {
 pub(crate) fn kept(entry: &Entry) -> KeptEvent {
     KeptEvent {
         index: entry.index,
-        leaf_hash: entry.leaf_hash.to_hex(),
+        leaf_hash: entry.leaf_hash,
         event: entry.event.clone(),
     }
 }

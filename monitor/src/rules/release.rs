@@ -9,7 +9,8 @@ use gatelog_core::event::{Approve, EventBody, Publish, PublisherKind, Stage};
 
 use super::{Engine, Entry, Findings, judged, kept, registry};
 use crate::alert::{RuleId, Severity};
-use crate::index::{ApprovalFact, RecordSource, StageFact};
+use crate::index::{ApprovalFact, KeptEvent, RecordSource, StageFact};
+use gatelog_core::policy::LoggedEvent;
 
 pub(super) fn apply(
     engine: &mut Engine,
@@ -134,8 +135,11 @@ fn on_approve(
         stage: approve.stage.0,
     });
     version.events.push(kept(entry));
-    let version_events = version.events.clone();
-    judged::approval(engine, source, entry, approve, &version_events, out)?;
+    let events: Vec<LoggedEvent> = version.events.iter().map(KeptEvent::logged).collect();
+    let m = approve.maintainer.as_str();
+    let d = approve.device.id.as_str();
+    let device = engine.index.read_device(source, reg, m, d)?;
+    judged::approval(engine, source, entry, approve, events, &device, out)?;
     match &stage {
         Some(stage) => {
             let delay = now - stage.time_ms;
@@ -165,9 +169,6 @@ fn on_approve(
         None => {}
     }
 
-    let m = approve.maintainer.as_str();
-    let d = approve.device.id.as_str();
-    let device = engine.index.read_device(source, reg, m, d)?;
     // An unknown or revoked device is the judge's `unknown-device`, not
     // also new.
     let registered = device
@@ -234,9 +235,14 @@ fn on_publish(
         .index
         .version(source, reg, package, &publish.version.to_string())?;
     version.publishes.push((entry.index, integrity));
-    version.events.push(kept(entry));
-    let version = version.clone();
-    judged::publish(engine, source, entry, publish, &version, out)?;
+    // Later publishes need the stages and approvals, not this publish.
+    let events: Vec<LoggedEvent> = (version.events.iter().map(KeptEvent::logged))
+        .chain([kept(entry).logged()])
+        .collect();
+    let facts: Vec<u64> = (version.stages.iter().map(|s| s.index))
+        .chain(version.approvals.iter().map(|a| a.index))
+        .collect();
+    judged::publish(engine, source, entry, publish, events, &facts, out)?;
 
     // policy-downgrade: a maintainer added shortly before this publish.
     let hours = engine.config.maintainer_added_hours;
