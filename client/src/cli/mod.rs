@@ -11,8 +11,12 @@ use std::process::ExitCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use gatelog_core::event::{Integrity, PackageName, approval_statement, sign_approval};
+use gatelog_core::event::{Integrity, PackageName, approval_statement};
 use gatelog_core::{Hash, SignerKey, VerifierKey};
+
+mod keys;
+mod log_cmds;
+mod verify_cmd;
 
 use crate::exit::{Exit, Failure};
 use crate::files::{MAX_SMALL_FILE, read_limited, read_text_limited};
@@ -90,55 +94,9 @@ enum Format {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Verify every package of a lockfile against the log.
-    Verify {
-        /// package-lock.json / npm-shrinkwrap.json, or the folder holding it.
-        #[arg(long, default_value = ".")]
-        lockfile: PathBuf,
-        #[command(flatten)]
-        log: LogArgs,
-        /// Policy file (TOML); see docs/client.md.
-        #[arg(long)]
-        policy: Option<PathBuf>,
-        /// Accepted registry key (repeatable; adds to the policy file's).
-        #[arg(long = "registry-key", value_name = "VKEY")]
-        registry_keys: Vec<String>,
-        #[command(flatten)]
-        registry: RegistryArg,
-        /// Folder keeping the last verified checkpoint per log.
-        #[arg(long, env = "GATELOG_STATE_DIR")]
-        state_dir: Option<PathBuf>,
-        /// Do not read or update the state folder.
-        #[arg(long, conflicts_with = "state_dir")]
-        no_state: bool,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
-        format: Format,
-        /// Verify from an offline bundle (`gatelog bundle`) instead of the network.
-        #[arg(long, value_name = "BUNDLE")]
-        offline: Option<PathBuf>,
-        /// Opt a package pattern out of verification (repeatable), e.g. '@internal/*'.
-        #[arg(long = "allow", value_name = "PATTERN")]
-        allow: Vec<String>,
-        #[command(flatten)]
-        install: InstallArgs,
-        /// A c2sp.org/tlog-policy file: the witnesses that must cosign the
-        /// checkpoint (k of n); see docs/witness.md.
-        #[arg(long, env = "GATELOG_WITNESS_POLICY", value_name = "FILE")]
-        witness_policy: Option<PathBuf>,
-    },
+    Verify(verify_cmd::VerifyArgs),
     /// Write an offline proof bundle for a lockfile.
-    Bundle {
-        /// The lockfile or its folder.
-        #[arg(long, default_value = ".")]
-        lockfile: PathBuf,
-        #[command(flatten)]
-        log: LogArgs,
-        #[command(flatten)]
-        registry: RegistryArg,
-        /// Output file.
-        #[arg(long)]
-        out: PathBuf,
-    },
+    Bundle(verify_cmd::BundleArgs),
     /// Fetch, verify and show the log's checkpoint; update the state folder.
     Checkpoint {
         #[command(flatten)]
@@ -279,8 +237,8 @@ pub fn main() -> ExitCode {
 
 fn command_name(c: &Command) -> &'static str {
     match c {
-        Command::Verify { .. } => "verify",
-        Command::Bundle { .. } => "bundle",
+        Command::Verify(_) => "verify",
+        Command::Bundle(_) => "bundle",
         Command::Checkpoint { .. } => "checkpoint",
         Command::Entry { .. } => "entry",
         Command::Proof(_) => "proof",
@@ -333,249 +291,23 @@ impl InstallArgs {
 
 fn run(command: Command) -> Result<Exit, Failure> {
     match command {
-        Command::Verify {
-            lockfile,
-            log,
-            policy,
-            registry_keys,
-            registry,
-            state_dir,
-            no_state,
-            format,
-            offline,
-            allow,
-            install,
-            witness_policy,
-        } => {
-            let loaded = match &policy {
-                Some(p) => PolicyFile::load(p).map_err(usage)?,
-                None => Default::default(),
-            };
-            let install = install.over(loaded.install);
-            let registry = registry.host(loaded.registry)?;
-            let (policy, mut keys) = (loaded.policy, loaded.keys);
-            for k in &registry_keys {
-                keys.push(
-                    VerifierKey::parse(k)
-                        .map_err(|e| usage(format!("--registry-key {k:?}: {e}")))?,
-                );
-            }
-            if keys.is_empty() {
-                return Err(usage(
-                    "no registry keys: pass --registry-key or list `registries` in the policy file",
-                ));
-            }
-            let log_key =
-                VerifierKey::parse(&log.log_key).map_err(|e| usage(format!("--log-key: {e}")))?;
-            let witnesses =
-                crate::witnesses::load(witness_policy.as_deref(), &log_key).map_err(usage)?;
-            let evidence = match &offline {
-                Some(path) => Evidence::Offline(
-                    read_limited(path, verify::offline::MAX_BUNDLE_FILE as u64)
-                        .map_err(|e| usage(format!("{}: {e}", path.display())))?,
-                ),
-                None => Evidence::Online(Box::new(client(&log)?.0)),
-            };
-            let state = if no_state {
-                None
-            } else {
-                Some(state_folder(state_dir)?)
-            };
-            let opts = VerifyOptions {
-                lockfile,
-                log_key,
-                registry_keys: keys,
-                registry,
-                policy,
-                allow,
-                install,
-                state,
-                evidence,
-                witnesses,
-            };
-            let report = runtime()?
-                .block_on(verify::verify(opts))
-                .map_err(|e: VerifyError| Failure(e.exit_code(), e.to_string()))?;
-            match format {
-                Format::Text => print!("{}", report.to_text()),
-                Format::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report.to_json()).unwrap_or_default()
-                ),
-                Format::Sarif => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report.to_sarif()).unwrap_or_default()
-                ),
-            }
-            Ok(if report.passed() {
-                Exit::Ok
-            } else {
-                Exit::Failed
-            })
-        }
-        Command::Bundle {
-            lockfile,
-            log,
-            registry,
-            out,
-        } => {
-            let registry = registry.host(None)?;
-            let (client, key) = client(&log)?;
-            let path = if lockfile.is_dir() {
-                crate::lockfile::find(&lockfile).map_err(usage)?
-            } else {
-                lockfile
-            };
-            let lock = crate::lockfile::load(&path).map_err(usage)?;
-            let mut wanted: Vec<ReleaseRef> = lock
-                .registry_packages()
-                .filter_map(|p| {
-                    let host = match &p.source {
-                        crate::lockfile::Source::Registry {
-                            resolved: Some(url),
-                        } => crate::registry::host_of(url).ok()?,
-                        _ => registry.clone(),
-                    };
-                    Some(ReleaseRef {
-                        registry: host,
-                        package: p.name.clone(),
-                        version: p.version.clone()?,
-                    })
-                })
-                .collect();
-            wanted.sort();
-            wanted.dedup();
-            let fetched = runtime()?
-                .block_on(client.fetch_bundles(&wanted, verify::bundle_chunk(wanted.len())))?;
-            let bytes = verify::offline::write(key.name(), &fetched);
-            std::fs::write(&out, bytes)
-                .map_err(|e| Failure(Exit::Undecided, format!("{}: {e}", out.display())))?;
-            eprintln!("wrote {} releases to {}", fetched.len(), out.display());
-            Ok(Exit::Ok)
-        }
-        Command::Checkpoint { log, state_dir } => {
-            let state = state_folder(state_dir)?;
-            let (client, key) = client(&log)?;
-            let rt = runtime()?;
-            let cp = rt.block_on(client.checkpoint())?;
-            let remembered = state
-                .load(&key)
-                .map_err(|e| Failure(Exit::Undecided, e.to_string()))?;
-            if let Some((old, bytes)) = &remembered {
-                // A failure is `SECURITY ERROR` evidence with both notes and the proof.
-                rt.block_on(verify::prove(Some(&client), old, &cp))
-                    .map_err(|e| Failure(e.exit_code(), e.to_string()))?;
-                if cp.head().size > old.head().size {
-                    state
-                        .store(&key, Some(bytes), &cp)
-                        .map_err(|e| Failure(Exit::Undecided, e.to_string()))?;
-                }
-            } else {
-                state
-                    .store(&key, None, &cp)
-                    .map_err(|e| Failure(Exit::Undecided, e.to_string()))?;
-            }
-            print!(
-                "{}",
-                crate::sanitize::lines(&String::from_utf8_lossy(&cp.to_bytes()))
-            );
-            Ok(Exit::Ok)
-        }
-        Command::Proof(ProofCommand::Inclusion {
-            index,
-            leaf_hash,
-            log,
-        }) => {
-            let (client, _) = client(&log)?;
-            let leaf_hash = match leaf_hash {
-                Some(h) => Some(
-                    Hash::from_hex(&h).ok_or_else(|| usage("--leaf-hash must be 64 hex digits"))?,
-                ),
-                None => None,
-            };
-            let ack = runtime()?.block_on(client.verified_inclusion(index, leaf_hash))?;
-            println!(
-                "{}",
-                serde_json::json!({"verified": true, "index": ack.index.0, "leaf_hash": ack.leaf_hash, "tree_size": ack.head.size.0, "root_hash": ack.head.root})
-            );
-            Ok(Exit::Ok)
-        }
-        Command::Proof(ProofCommand::Consistency { old, log }) => {
-            let (client, _) = client(&log)?;
-            let bytes = read_limited(&old, MAX_SMALL_FILE)
-                .map_err(|e| usage(format!("{}: {e}", old.display())))?;
-            let old_cp = client
-                .open_checkpoint(&bytes)
-                .map_err(|e| usage(format!("{}: {e}", old.display())))?;
-            let rt = runtime()?;
-            let new_cp = rt.block_on(client.checkpoint())?;
-            rt.block_on(verify::prove(Some(&client), &old_cp, &new_cp))
-                .map_err(|e| Failure(e.exit_code(), e.to_string()))?;
-            println!(
-                "{}",
-                serde_json::json!({"verified": true, "old_size": old_cp.head().size.0, "new_size": new_cp.head().size.0})
-            );
-            Ok(Exit::Ok)
-        }
-        Command::Entry { index, log } => {
-            let (client, _) = client(&log)?;
-            let (leaf, event) = runtime()?.block_on(client.verified_entry(index))?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({
-                    "index": index,
-                    "logged_at": leaf.logged_at(),
-                    "prev": leaf.prev().map(|p| p.0),
-                    "leaf_hash": leaf.hash(),
-                    "event": event,
-                }))
-                .unwrap_or_default()
-            );
-            Ok(Exit::Ok)
-        }
+        Command::Verify(args) => verify_cmd::verify(args),
+        Command::Bundle(args) => verify_cmd::bundle(args),
+        Command::Checkpoint { log, state_dir } => log_cmds::checkpoint(log, state_dir),
+        Command::Proof(proof) => log_cmds::proof(proof),
+        Command::Entry { index, log } => log_cmds::entry(index, log),
         Command::Submit {
             event,
             registry_key_file,
             log,
-        } => {
-            let key = read_key_file(&registry_key_file)?;
-            let json = read_limited(&event, MAX_SMALL_FILE)
-                .map_err(|e| usage(format!("{}: {e}", event.display())))?;
-            let envelope = gatelog_core::Event::parse(&json)
-                .map_err(|e| usage(format!("{}: {e}", event.display())))?
-                .sign(key.signing_key())
-                .map_err(usage)?;
-            let (client, _) = client(&log)?;
-            let mut acks = runtime()?.block_on(client.submit(std::slice::from_ref(&envelope)))?;
-            let ack = acks
-                .pop()
-                .ok_or_else(|| Failure(Exit::Undecided, "no answer".into()))??;
-            println!(
-                "{}",
-                serde_json::json!({"index": ack.index.0, "leaf_hash": ack.leaf_hash, "tree_size": ack.head.size.0})
-            );
-            Ok(Exit::Ok)
-        }
-        Command::ApproveStatement(a) => {
-            print!("{}", statement(&a)?);
-            Ok(Exit::Ok)
-        }
+        } => log_cmds::submit(event, registry_key_file, log),
+        Command::ApproveStatement(a) => keys::approve_statement(a),
         Command::SignApproval {
             statement: a,
             device_key_file,
-        } => {
-            let key = read_key_file(&device_key_file)?;
-            let sig = sign_approval(key.signing_key(), &statement(&a)?);
-            println!("{}", STANDARD.encode(sig.to_bytes()));
-            Ok(Exit::Ok)
-        }
+        } => keys::sign_approval(a, device_key_file),
         Command::Review(args) => crate::review::run(args),
         Command::Approve(args) => crate::approve::run(args),
-        Command::Keygen { name, role } => {
-            let key = keygen::generate(&name, role).map_err(usage)?;
-            println!("{}", key.to_private_text());
-            println!("{}", key.verifier());
-            Ok(Exit::Ok)
-        }
+        Command::Keygen { name, role } => keys::keygen(name, role),
     }
 }
