@@ -25,8 +25,10 @@
 //! - [`event`], [`leaf`]: the gatelog event schema, its validation, the
 //!   device-bound approval statement and the leaf wrapper that is logged.
 //! - [`evidence`]: errors that prove a log misbehaved, carrying the evidence.
-//! - [`policy`]: the release policy shared by client and monitor — whether
-//!   a `package@version` is acceptable, judged from its logged events.
+//! - [`policy`]: the release policy, the one judge of per-release rules —
+//!   whether a `package@version` is acceptable, judged from its logged
+//!   events, whole (`gatelog verify`) or one logged step at a time (the
+//!   monitor).
 //!
 //! Out of scope: storage, HTTP, key files, time sources, and fetching or
 //! proving the events a policy judges (the binaries do that).

@@ -20,9 +20,13 @@
 //! - [`alert`] and [`sinks`]: the `gatelog-alert/v1` form and delivery;
 //! - [`cli`], [`run`] and [`metrics`]: the binary.
 //!
-//! Out of scope: judging a single release for installation (that is
-//! `gatelog verify`, sharing `gatelog_core::policy`), and writing to the
-//! log.
+//! The per-release rules are `gatelog_core::policy`'s, the judge
+//! `gatelog verify` uses, applied to each stage, approval and publish as
+//! it is logged ([`rules`]); the rules of the monitor's own need history
+//! across releases, the clocks or the log's behaviour.
+//!
+//! Out of scope: judging a finished release for installation (that is
+//! `gatelog verify`), and writing to the log.
 
 pub mod alert;
 pub mod cli;

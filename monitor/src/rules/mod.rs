@@ -16,7 +16,7 @@
 //! The per-release rules (publish without approval, digests, devices,
 //! second factors, device signatures, trusted publishers) are the shared
 //! judge's, [`gatelog_core::policy`], the one `gatelog verify` uses
-//! ([`judged`]); the rules here add what needs history across releases.
+//! (`judged.rs`); the rules here add what needs history across releases.
 //!
 //! Device signatures, the costliest check, run on the other cores while
 //! the rules go on ([`signatures`]); [`Engine::finish_chunk`] collects them.
