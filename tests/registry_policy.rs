@@ -10,8 +10,6 @@ mod rig;
 
 use std::process::Command;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use gatelog_e2e::{binary, log_key};
 use rig::{ORIGIN, Rig, fails, ok, package_dir, staged_ids};
 use serde_json::Value;
@@ -35,21 +33,9 @@ fn policy_set(rig: &mut Rig, package: &str, policy: &str) -> std::process::Outpu
 
 /// The `policy-change` events the log holds for `package`, oldest first.
 fn policy_changes(rig: &Rig, package: &str) -> Vec<Value> {
-    let path = format!("/v1/events?registry={}&package={package}", rig.host());
-    let (status, body) = gatelog_e2e::http_get(rig.log_addr, &path);
-    let v: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(status, 200, "{v}");
-    let decode = |s: &Value| STANDARD.decode(s.as_str().unwrap()).unwrap();
-    v["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let leaf: Value = serde_json::from_slice(&decode(&e["leaf"])).unwrap();
-            serde_json::from_slice::<Value>(&decode(&leaf["envelope"]["payload"])).unwrap()
-        })
-        .filter(|ev| ev["type"] == "policy-change")
-        .collect()
+    let mut events = rig.package_events(package);
+    events.retain(|ev| ev["type"] == "policy-change");
+    events
 }
 
 #[test]

@@ -16,6 +16,7 @@ mod device;
 mod error;
 mod http;
 mod log;
+mod meta;
 mod oidc;
 mod policy;
 mod publish_doc;

@@ -64,7 +64,7 @@ impl App {
     }
 
     /// The package `name` of which `caller` is a maintainer.
-    fn maintained(&self, caller: &Caller, name: &str) -> Result<Package, ApiError> {
+    pub(crate) fn maintained(&self, caller: &Caller, name: &str) -> Result<Package, ApiError> {
         let pkg = self
             .package(name)?
             .ok_or_else(|| ApiError::not_found(format!("no package {name}")))?;

@@ -310,6 +310,29 @@ impl Rig {
             .collect()
     }
 
+    /// Every event the log holds for `package` at this registry, oldest
+    /// first (`GET /v1/events`, one page).
+    pub fn package_events(&self, package: &str) -> Vec<Value> {
+        let path = format!(
+            "/v1/events?registry={}&package={}&limit=1000",
+            self.host(),
+            package.replace('@', "%40").replace('/', "%2F")
+        );
+        let (status, body) = http_get(self.log_addr, &path);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(status, 200, "{v}");
+        let decode = |s: &Value| STANDARD.decode(s.as_str().unwrap()).unwrap();
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let leaf: Value = serde_json::from_slice(&decode(&e["leaf"])).unwrap();
+                serde_json::from_slice(&decode(&leaf["envelope"]["payload"])).unwrap()
+            })
+            .collect()
+    }
+
     /// `GET path` of the abbreviated packument (npm's install metadata).
     pub fn get_abbreviated(&self, path: &str) -> Value {
         let accept = "Accept: application/vnd.npm.install-v1+json\r\n";

@@ -17,10 +17,16 @@
 //! | `POST /-/package/<name>/trust` | `npm trust github\|gitlab --otp` |
 //! | `DELETE /-/package/<name>/trust/<id>` | `npm trust revoke --otp` |
 //! | `POST /-/npm/v1/oidc/token/exchange/package/<name>` | trusted publishing in CI (ID token → token) |
-//! | `PUT /<name>` | `npm publish` |
+//! | `GET /-/package/<name>/dist-tags` | `npm dist-tag ls` |
+//! | `PUT /-/package/<name>/dist-tags/<tag>` | `npm dist-tag add --otp` |
+//! | `DELETE /-/package/<name>/dist-tags/<tag>` | `npm dist-tag rm --otp` |
+//! | `GET /-/user/org.couchdb.user:<user>` | `npm owner add` (the user exists) |
+//! | `PUT /<name>/-rev/<rev>` | `npm owner add\|rm --otp` (new `maintainers`) |
+//! | `PUT /<name>` | `npm publish` (with `_attachments`), `npm deprecate --otp` (without) |
 //! | `GET /<name>` | packument (full, or abbreviated for `application/vnd.npm.install-v1+json`) |
 //! | `GET /<name>/-/<file>.tgz` | tarball |
 
+mod meta;
 mod packages;
 mod trust;
 
@@ -31,7 +37,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -53,6 +59,12 @@ pub fn router(app: Arc<App>, max_body: usize) -> Router {
         .route("/-/stage/{id}/approve", post(stage_approve))
         .route("/-/package/{name}/trust", get(trust::list).post(trust::add))
         .route("/-/package/{name}/trust/{id}", delete(trust::revoke))
+        .route("/-/package/{name}/dist-tags", get(meta::dist_tags))
+        .route(
+            "/-/package/{name}/dist-tags/{tag}",
+            put(meta::dist_tag_set).delete(meta::dist_tag_remove),
+        )
+        .route("/-/user/{id}", get(meta::user))
         .route(
             "/-/npm/v1/oidc/token/exchange/package/{name}",
             post(trust::exchange),

@@ -49,6 +49,8 @@ enum Target {
     Package(String),
     /// `/<name>/-/<file>`.
     Tarball(String, String),
+    /// `/<name>/-rev/<rev>` (`npm owner`).
+    Revision(String, String),
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -79,6 +81,11 @@ fn parse_target(path: &str) -> Option<Target> {
         [name] if !name.is_empty() => Some(Target::Package((*name).to_owned())),
         [scope, name] if scope.starts_with('@') => Some(Target::Package(format!("{scope}/{name}"))),
         [name, "-", file] => Some(Target::Tarball((*name).to_owned(), (*file).to_owned())),
+        [name, "-rev", rev] => Some(Target::Revision((*name).to_owned(), (*rev).to_owned())),
+        [scope, name, "-rev", rev] if scope.starts_with('@') => Some(Target::Revision(
+            format!("{scope}/{name}"),
+            (*rev).to_owned(),
+        )),
         [scope, name, "-", file] if scope.starts_with('@') => Some(Target::Tarball(
             format!("{scope}/{name}"),
             (*file).to_owned(),
@@ -102,14 +109,39 @@ pub async fn fallback(
         (Method::GET | Method::HEAD, Target::Tarball(name, file)) => tarball(&app, &name, &file),
         (Method::PUT, Target::Package(name)) => {
             let caller = app.authenticate(&headers)?;
-            app.publish_direct(&caller, &name, &body).await?;
+            if has_attachments(&body) {
+                app.publish_direct(&caller, &name, &body).await?;
+            } else {
+                let otp = headers.get("npm-otp").and_then(|v| v.to_str().ok());
+                app.deprecate(&caller, &name, &body, otp).await?;
+            }
             Ok(axum::Json(json!({"ok": true})).into_response())
+        }
+        (Method::PUT, Target::Revision(name, rev)) => {
+            let caller = app.authenticate(&headers)?;
+            let otp = headers.get("npm-otp").and_then(|v| v.to_str().ok());
+            let maintainers = app.change_owners(&caller, &name, &rev, &body, otp).await?;
+            let rev = app.package(&name)?.map(|p| crate::meta::package_rev(&p));
+            Ok(axum::Json(json!({"ok": true, "id": name, "rev": rev,
+                                  "maintainers": maintainers.iter().map(|m| json!({"name": m})).collect::<Vec<_>>()}))
+            .into_response())
         }
         _ => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
             "this registry does not support that operation yet (see docs/registry.md)",
         )),
+    }
+}
+
+/// Whether a `PUT /<name>` body is a publish document (it has
+/// `_attachments`) rather than npm's metadata-only packument (`npm
+/// deprecate`). A body that is not a JSON object goes to the publish
+/// path, which explains what is wrong with it.
+fn has_attachments(body: &[u8]) -> bool {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(doc)) => doc.contains_key("_attachments"),
+        _ => true,
     }
 }
 
@@ -152,6 +184,7 @@ fn full_packument(pkg: &Package) -> Value {
         .and_then(|v| pkg.versions.get(v));
     let mut doc = json!({
         "_id": pkg.name,
+        "_rev": crate::meta::package_rev(pkg),
         "name": pkg.name,
         "dist-tags": pkg.dist_tags,
         "versions": versions,
@@ -253,6 +286,10 @@ mod tests {
                 "@acme/widget".into(),
                 "widget-1.0.0.tgz".into()
             ))
+        );
+        assert_eq!(
+            p("/@acme%2fwidget/-rev/1-abc"),
+            Some(Target::Revision("@acme/widget".into(), "1-abc".into()))
         );
         assert_eq!(p("/a/b"), None);
         assert_eq!(p("/"), None);
