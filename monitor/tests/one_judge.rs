@@ -9,7 +9,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use gatelog_core::event::{DeviceKind, EventBody, Integrity, PackageName, Publisher};
+use gatelog_core::event::{
+    DeviceKind, EventBody, Integrity, PackageName, Publisher, StagedPublishing,
+};
 use gatelog_core::hash::{Hash, leaf_hash};
 use gatelog_core::leaf::Leaf;
 use gatelog_core::policy::{LoggedEvent, Policy, TrustedPublisherRule, evaluate};
@@ -221,6 +223,9 @@ enum Op {
     PublishDirect(usize, bool),
     /// Add or remove, which maintainer.
     Maintainer(bool, usize),
+    /// A `policy-change`: staging required or optional (no trusted
+    /// publishers: the client's policy names its own).
+    Policy(bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -233,6 +238,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0..3usize, any::<bool>()).prop_map(|(v, m)| Op::PublishStaged(v, m)),
         (0..3usize, any::<bool>()).prop_map(|(v, b)| Op::PublishDirect(v, b)),
         (any::<bool>(), 0..2usize).prop_map(|(a, m)| Op::Maintainer(a, m)),
+        any::<bool>().prop_map(Op::Policy),
     ]
 }
 
@@ -319,6 +325,14 @@ fn play(ops: &[Op]) -> StaticLog {
             }
             Op::Maintainer(true, m) => reg.maintainer_add(PKG, maintainers[m], "alice", t),
             Op::Maintainer(false, m) => reg.maintainer_remove(PKG, maintainers[m], "alice", t),
+            Op::Policy(required) => {
+                let staging = if required {
+                    StagedPublishing::Required
+                } else {
+                    StagedPublishing::Optional
+                };
+                reg.policy_change(PKG, staging, &[], t)
+            }
         };
         log.append(&envelope, t as u64 * 1000);
     }
