@@ -41,6 +41,8 @@ pub struct App {
     pub signer: RegistrySigner,
     /// Trusted publishing's issuers and their keys.
     pub oidc: OidcVerifier,
+    /// The registry read through for packages not owned here (`--uplink`).
+    pub uplink: Option<crate::uplink::Uplink>,
     pub(crate) write: Mutex<()>,
 }
 
@@ -80,6 +82,7 @@ impl App {
             log,
             signer,
             oidc,
+            uplink: None,
             write: Mutex::new(()),
         }
     }

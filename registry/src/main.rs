@@ -24,6 +24,7 @@ mod signing;
 mod store;
 mod trust;
 mod trusted;
+mod uplink;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -114,6 +115,11 @@ struct ServeArgs {
     /// fetching the issuers' keys (an issuer behind a private CA).
     #[arg(long)]
     oidc_ca_cert: Option<PathBuf>,
+    /// Another npm registry to read through for packages not owned here
+    /// (their packuments and tarballs are fetched, served and cached, each
+    /// version's integrity recorded when first served). Off by default.
+    #[arg(long, value_name = "URL")]
+    uplink: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -226,7 +232,12 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     }
     let oidc = oidc::OidcVerifier::new(issuers, args.oidc_ca_cert.as_deref())
         .map_err(|e| format!("--oidc-ca-cert: {e}"))?;
-    let app = Arc::new(app::App::new(store, log, signer, oidc));
+    let mut app = app::App::new(store, log, signer, oidc);
+    if let Some(url) = &args.uplink {
+        app.uplink = Some(uplink::Uplink::new(url, Duration::from_secs(30))?);
+        println!("reading through to {url} for packages not owned here");
+    }
+    let app = Arc::new(app);
     let router = http::router(app, args.max_body_bytes);
     let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("tokio: {e}"))?;
     runtime.block_on(async move {

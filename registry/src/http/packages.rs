@@ -105,8 +105,20 @@ pub async fn fallback(
     let target = parse_target(uri.path())
         .ok_or_else(|| ApiError::not_found("no such endpoint; see docs/registry.md"))?;
     match (method, target) {
-        (Method::GET | Method::HEAD, Target::Package(name)) => packument(&app, &name, &headers),
-        (Method::GET | Method::HEAD, Target::Tarball(name, file)) => tarball(&app, &name, &file),
+        (Method::GET | Method::HEAD, Target::Package(name)) => match upstream(&app, &name)? {
+            Some(uplink) => {
+                let doc = app.uplink_packument(uplink, &name).await?;
+                Ok(axum::Json(doc).into_response())
+            }
+            None => packument(&app, &name, &headers),
+        },
+        (Method::GET | Method::HEAD, Target::Tarball(name, file)) => match upstream(&app, &name)? {
+            Some(uplink) => {
+                let bytes = app.uplink_tarball(uplink, &name, &file).await?;
+                Ok(tarball_bytes(bytes))
+            }
+            None => tarball(&app, &name, &file),
+        },
         (Method::PUT, Target::Package(name)) => {
             let caller = app.authenticate(&headers)?;
             if has_attachments(&body) {
@@ -142,6 +154,15 @@ fn has_attachments(body: &[u8]) -> bool {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(doc)) => doc.contains_key("_attachments"),
         _ => true,
+    }
+}
+
+/// The uplink to read `name` through: only when one is configured and
+/// this registry has no record of the package (it never shadows its own).
+fn upstream<'a>(app: &'a App, name: &str) -> Result<Option<&'a crate::uplink::Uplink>, ApiError> {
+    match &app.uplink {
+        Some(uplink) if app.package(name)?.is_none() => Ok(Some(uplink)),
+        _ => Ok(None),
     }
 }
 
@@ -248,12 +269,16 @@ pub fn tarball_response(app: &App, integrity: &str) -> Result<Response, ApiError
         .store
         .get_tarball(integrity.digest())?
         .ok_or_else(|| ApiError::not_found("the tarball is missing from storage"))?;
+    Ok(tarball_bytes(bytes))
+}
+
+fn tarball_bytes(bytes: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(bytes));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
     );
-    Ok(response)
+    response
 }
 
 #[cfg(test)]
