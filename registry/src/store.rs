@@ -9,6 +9,7 @@
 //! | `pkg/<name>` | [`Package`]: published versions, dist-tags, maintainers, policy, trusted publishers |
 //! | `stage/<id>` | [`StageItem`]: one staged version and every log acknowledgement |
 //! | `outbox/<step>` | a signed envelope not yet acknowledged by the log ([`Outbox`]) |
+//! | `uplink/<name>` | what `--uplink` served of a package not owned here: each version's integrity as first served, tarball URLs, the last packument |
 //!
 //! Every write is one synced `WriteBatch`, so a record and the removal of
 //! its outbox entry land together or not at all.
