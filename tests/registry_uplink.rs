@@ -127,6 +127,8 @@ fn npm_installs_through_an_uplink_which_never_shadows_and_cannot_change_a_versio
             &[
                 "install",
                 "widget@1.0.0",
+                // npm retries a 502; once is enough here.
+                "--fetch-retries=0",
                 &format!("--cache={}", cache.display()),
             ],
         ),
