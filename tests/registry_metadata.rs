@@ -307,7 +307,7 @@ fn dist_tags_deprecation_and_owners_through_npm() {
     // Refused before the OTP is checked: a wrong one does not matter.
     let code = "000000";
     let body = br#"{"_id":"widget","_rev":"1-0","maintainers":[{"name":"alice"},{"name":"bob"}]}"#;
-    let (status, _, v) = rig.request("PUT", "/widget/-rev/1-0", Some(&alice), Some(&code), body);
+    let (status, _, v) = rig.request("PUT", "/widget/-rev/1-0", Some(&alice), Some(code), body);
     assert_eq!(status, 409, "{v}");
     assert_eq!(rig.tree_size(), size);
 }
