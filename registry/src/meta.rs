@@ -262,3 +262,19 @@ impl App {
         Ok(pkg.maintainers)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rev_changes_with_the_package() {
+        let mut pkg = App::new_package("widget");
+        pkg.maintainers.push("alice".into());
+        let before = package_rev(&pkg);
+        assert_eq!(before, package_rev(&pkg.clone()));
+        assert!(before.starts_with("1-") && before.len() == 34, "{before}");
+        pkg.maintainers.push("bob".into());
+        assert_ne!(before, package_rev(&pkg));
+    }
+}

@@ -286,6 +286,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_put_without_attachments_is_metadata() {
+        assert!(has_attachments(br#"{"name":"w","_attachments":{}}"#));
+        assert!(!has_attachments(br#"{"name":"w","versions":{}}"#));
+        // Not a JSON object: the publish path explains what is wrong.
+        assert!(has_attachments(b"not json"));
+        assert!(has_attachments(b"[]"));
+    }
+
+    #[test]
     fn package_paths_parse_escaped_or_not() {
         let p = |s: &str| parse_target(s);
         assert_eq!(p("/widget"), Some(Target::Package("widget".into())));
