@@ -10,6 +10,7 @@
 #               and regenerate docs/benchmarks-latest.md and docs/scaling.svg
 #   make bench-scaling  the same scaling measurements at 10 M and 100 M
 #               entries (each only if the disk keeps 15 GB free)
+#   make bench-witness  the latency witness cosigning adds to checkpoints
 #   make fuzz   run every fuzz target for FUZZ_SECONDS each
 #   make soak   steady load for SOAK_MINUTES on a release build, with the
 #               monitor following; checks memory, lag, errors and the
@@ -21,7 +22,7 @@ FUZZ_SECONDS ?= 60
 SOAK_MINUTES ?= 30
 CRASH_ROUNDS ?= 50
 
-.PHONY: prereqs tools demo serve test bench bench-scaling fuzz soak crash-loop
+.PHONY: prereqs tools demo serve test bench bench-scaling bench-witness fuzz soak crash-loop
 
 prereqs:
 	@scripts/prereqs.sh
@@ -52,6 +53,11 @@ bench-scaling: prereqs
 	@scripts/prereqs.sh bench
 	BENCH_COMMAND="make bench-scaling" BENCH_STEPS=scaling \
 	  BENCH_SIZES="$${BENCH_SIZES:-10000000 100000000}" scripts/bench.sh
+
+# What witness cosigning costs (docs/benchmarks.md "Witness cosigning").
+bench-witness: prereqs
+	@scripts/prereqs.sh bench
+	scripts/bench-witness.sh
 
 fuzz: prereqs
 	scripts/fuzz-run.sh $(FUZZ_SECONDS)
