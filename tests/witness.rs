@@ -280,6 +280,37 @@ fn a_forked_log_reaches_a_witness_quorum_on_one_fork_only() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("no --witness-policy"), "{err}");
 
+    // Offline bundles carry each fork's checkpoint with its cosignatures:
+    // the same policy passes A's bundle and refuses B's.
+    for (log, shown, want) in [(&a, &shown_a, 0), (&b, &shown_b, 1)] {
+        let file = shown.path().join("evidence.bundle");
+        let out = Command::new(binary("gatelog"))
+            .args(["bundle", "--lockfile", &shown.path().display().to_string()])
+            .args(["--log", &log.url(), "--log-key", &log.vkey])
+            .args(["--out", &file.display().to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = Command::new(binary("gatelog"))
+            .args(["verify", "--lockfile", &shown.path().display().to_string()])
+            .args(["--offline", &file.display().to_string(), "--no-state"])
+            .args(["--log-key", &log.vkey])
+            .args(["--registry-key", &log.reg.verifier_key().to_string()])
+            .args(["--witness-policy", &client_policy.display().to_string()])
+            .env_remove("GATELOG_WITNESS_POLICY")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(want), "{err}");
+        if want == 1 {
+            assert!(err.contains("witness quorum not met"), "{err}");
+        }
+    }
+
     // A witness refuses B's checkpoint directly, too: 409 names the size it
     // cosigned, and at that size a different root is 422.
     let w1 = witnesses[0].addr;
