@@ -42,6 +42,7 @@ serve: prereqs
 	$(CARGO) run -p gatelog-server -- --data ./gatelog-data
 
 test: prereqs tools
+	@scripts/prereqs.sh test
 	$(CARGO) test --workspace --no-fail-fast
 
 # scripts/bench.sh documents its knobs (BENCH_OUT, BENCH_QUICK=1, ...).

@@ -3,12 +3,13 @@
 # command that installs it and stops. `docs/operations.md` ("Building from
 # nothing") lists every tool and which target needs it.
 #
-#   scripts/prereqs.sh          build and test: cc, c++, make, libclang
-#                               (the rocksdb crate compiles RocksDB's C++
-#                               and generates its bindings with bindgen),
-#                               and Debian's chromium (the explorer's
-#                               browser tests drive it headless)
-#   scripts/prereqs.sh bench    the above, plus python3 and its venv module
+#   scripts/prereqs.sh          build (make demo, make serve): cc, c++, make,
+#                               libclang (the rocksdb crate compiles
+#                               RocksDB's C++ and generates its bindings
+#                               with bindgen)
+#   scripts/prereqs.sh test     the above, plus Debian's chromium (the
+#                               explorer's browser tests drive it headless)
+#   scripts/prereqs.sh bench    the build ones, plus python3 and its venv module
 #                               (the report scripts and the pymerkle peer)
 #
 # Uses apt-get when run as root; otherwise prints the apt-get line and exits 2.
@@ -29,7 +30,9 @@ command -v make >/dev/null 2>&1 || missing+=(make)
 # the way bindgen does (libclang-cpp does not count).
 scripts/find-libclang.sh >/dev/null || missing+=(libclang-dev clang)
 # tests/explorer.rs runs the explorer's pages in /usr/bin/chromium.
-[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ "$purpose" = test ]; then
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+fi
 if [ "$purpose" = bench ]; then
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)

@@ -13,7 +13,7 @@ pub fn require() {
     assert!(
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: the explorer's browser tests need Debian's chromium \
-         package; run scripts/prereqs.sh as root (or `apt-get install chromium`)"
+         package; run `scripts/prereqs.sh test` as root (or `apt-get install chromium`)"
     );
 }
 
