@@ -95,35 +95,10 @@ fn a_direct_npm_publish_fails_verify_and_alerts_the_monitor_where_staging_is_req
 
     // The monitor, with staging required for both packages, raises
     // publish-without-approval for the direct publish only.
-    let config = rig.dir.path().join("monitor.toml");
-    std::fs::write(
-        &config,
-        "[rules]\nrequire_staging = [\"widget\", \"gadget\"]\ndisabled = [\"time-skew\", \"weak-second-factor\", \"new-device\", \"rubber-stamp\"]\n",
-    )
-    .unwrap();
-    let out = Command::new(binary("gatelog-monitor"))
-        .args(["--once", "--format", "json", "--start-at", "0"])
-        .args(["--log", &format!("http://{}", rig.log_addr)])
-        .args(["--log-key", &log_key(ORIGIN).verifier().to_string()])
-        .args(["--registry-key", &rig.reg_key])
-        .args(["--config", &config.display().to_string()])
-        .args([
-            "--state",
-            &rig.dir.path().join("monitor-state").display().to_string(),
-        ])
-        .output()
-        .unwrap();
-    let alerts: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{alerts:?} {}",
-        String::from_utf8_lossy(&out.stderr)
+    let (code, alerts, stderr) = rig.monitor_once(
+        "require_staging = [\"widget\", \"gadget\"]\ndisabled = [\"time-skew\", \"weak-second-factor\", \"new-device\", \"rubber-stamp\"]\n",
     );
+    assert_eq!(code, Some(1), "{alerts:?} {stderr}");
     let raised: Vec<(String, String)> = alerts
         .iter()
         .map(|a| {

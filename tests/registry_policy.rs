@@ -115,30 +115,10 @@ fn staging_required_refuses_npm_publish_and_its_downgrade_is_logged_and_flagged(
     );
 
     // The monitor flags the downgrade.
-    let config = rig.dir.path().join("monitor.toml");
-    std::fs::write(
-        &config,
-        "[rules]\ndisabled = [\"time-skew\", \"weak-second-factor\", \"new-device\", \"rubber-stamp\"]\n",
-    )
-    .unwrap();
-    let out = Command::new(binary("gatelog-monitor"))
-        .args(["--once", "--format", "json", "--start-at", "0"])
-        .args(["--log", &format!("http://{}", rig.log_addr)])
-        .args(["--log-key", &log_key(ORIGIN).verifier().to_string()])
-        .args(["--registry-key", &rig.reg_key])
-        .args(["--config", &config.display().to_string()])
-        .args([
-            "--state",
-            &rig.dir.path().join("monitor-state").display().to_string(),
-        ])
-        .output()
-        .unwrap();
-    let alerts: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
-    assert_eq!(out.status.code(), Some(1), "{alerts:?}");
+    let (code, alerts, _) = rig.monitor_once(
+        "disabled = [\"time-skew\", \"weak-second-factor\", \"new-device\", \"rubber-stamp\"]\n",
+    );
+    assert_eq!(code, Some(1), "{alerts:?}");
     let downgrade: Vec<&Value> = alerts
         .iter()
         .filter(|a| a["rule"] == "policy-downgrade" && a["package"] == "widget")

@@ -30,7 +30,7 @@ pub fn load(path: Option<&Path>, log_key: &VerifierKey) -> Result<WitnessPolicy,
         .map_err(|e| format!("--witness-policy {shown}: {e}"))?;
     let policy =
         WitnessPolicy::parse(&bytes).map_err(|e| format!("--witness-policy {shown}: {e}"))?;
-    if !policy.logs().is_empty() && !policy.logs().iter().any(|l| l.key.key() == log_key.key()) {
+    if !policy.admits_log(log_key) {
         return Err(format!(
             "--witness-policy {shown}: the policy lists logs, but not the --log-key {}",
             log_key.name()

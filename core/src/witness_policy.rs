@@ -236,6 +236,12 @@ impl WitnessPolicy {
         &self.logs
     }
 
+    /// Whether `key` may be checked against this policy: it lists no logs
+    /// (the log is known from elsewhere), or it lists that key.
+    pub fn admits_log(&self, key: &VerifierKey) -> bool {
+        self.logs.is_empty() || self.logs.iter().any(|l| l.key.key() == key.key())
+    }
+
     /// The witnesses listed.
     pub fn witnesses(&self) -> &[Witness] {
         &self.witnesses

@@ -274,9 +274,7 @@ impl Settings {
                     .map_err(|e| format!("--witness-policy {shown}: {e}"))?;
                 let policy = WitnessPolicy::parse(&bytes)
                     .map_err(|e| format!("--witness-policy {shown}: {e}"))?;
-                if !policy.logs().is_empty()
-                    && !policy.logs().iter().any(|l| l.key.key() == log_key.key())
-                {
+                if !policy.admits_log(&log_key) {
                     return Err(format!(
                         "--witness-policy {shown}: the policy lists logs, but not the --log-key"
                     ));

@@ -271,6 +271,36 @@ impl Rig {
         }
     }
 
+    /// `gatelog-monitor --once --format json` over the whole log with the
+    /// rule settings `rules` (TOML under `[rules]`); (exit code, alerts,
+    /// stderr).
+    pub fn monitor_once(&self, rules: &str) -> (Option<i32>, Vec<Value>, String) {
+        let config = self.dir.path().join("monitor.toml");
+        std::fs::write(&config, format!("[rules]\n{rules}")).unwrap();
+        let out = Command::new(binary("gatelog-monitor"))
+            .args(["--once", "--format", "json", "--start-at", "0"])
+            .args(["--log", &format!("http://{}", self.log_addr)])
+            .args(["--log-key", &log_key(ORIGIN).verifier().to_string()])
+            .args(["--registry-key", &self.reg_key])
+            .args(["--config", &config.display().to_string()])
+            .args([
+                "--state",
+                &self.dir.path().join("monitor-state").display().to_string(),
+            ])
+            .output()
+            .unwrap();
+        let alerts = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+            .collect();
+        (
+            out.status.code(),
+            alerts,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     pub fn tree_size(&self) -> u64 {
         let (status, body) = http_get(self.log_addr, "/checkpoint");
         assert_eq!(status, 200);
