@@ -1,8 +1,10 @@
 //! Request bodies of the log's read API that clients send and the log
-//! parses: `POST /v1/bundles` (docs/api.md). The log reads untrusted bytes
+//! parses: `POST /v1/bundles` and `POST /v1/proofs/inclusion`
+//! (docs/api.md). The log reads untrusted bytes
 //! here, so the parser is strict (objects only, no unknown or duplicate
 //! keys) and bounded (the list is counted while parsed; nothing past
-//! [`MAX_BUNDLE_RELEASES`] is kept). Names are checked by the caller.
+//! [`MAX_BUNDLE_RELEASES`] or [`MAX_PROOF_INDEXES`] is kept). Names are
+//! checked by the caller.
 
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +57,43 @@ pub fn parse_bundles_request(bytes: &[u8]) -> Result<BundlesRequest, String> {
     })
 }
 
+/// Most entries one `POST /v1/proofs/inclusion` may ask for: an answer of
+/// about 2 MB with 1,100-byte leaves.
+pub const MAX_PROOF_INDEXES: usize = 1000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InclusionBody {
+    tree_size: Option<u64>,
+    indexes: Bounded<u64, MAX_PROOF_INDEXES>,
+}
+
+/// A parsed `POST /v1/proofs/inclusion` body.
+#[derive(Debug, PartialEq, Eq)]
+pub struct InclusionRequest {
+    /// The tree size the proofs are asked at (none: the served checkpoint's).
+    pub tree_size: Option<u64>,
+    /// The first [`MAX_PROOF_INDEXES`] entry indexes, in the order asked.
+    pub indexes: Vec<u64>,
+    /// How many the body held in all (more than the limit is refused by
+    /// the log with `413`).
+    pub count: usize,
+}
+
+/// Parses a `POST /v1/proofs/inclusion` body
+/// (`{"tree_size": N, "indexes": [I, …]}`, `tree_size` optional); the
+/// error is serde's message.
+pub fn parse_inclusion_request(bytes: &[u8]) -> Result<InclusionRequest, String> {
+    let body = serde_json::from_slice::<ObjectOnly<InclusionBody>>(bytes)
+        .map_err(|e| e.to_string())?
+        .into_inner();
+    Ok(InclusionRequest {
+        tree_size: body.tree_size,
+        count: body.indexes.count,
+        indexes: body.indexes.items,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +124,52 @@ mod tests {
         ] {
             assert!(
                 parse_bundles_request(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn inclusion_requests_parse_count_and_refuse() {
+        let r = parse_inclusion_request(br#"{"tree_size":10,"indexes":[3,1,3]}"#).unwrap();
+        assert_eq!(
+            r,
+            InclusionRequest {
+                tree_size: Some(10),
+                indexes: vec![3, 1, 3],
+                count: 3
+            }
+        );
+        assert_eq!(
+            parse_inclusion_request(br#"{"indexes":[]}"#)
+                .unwrap()
+                .tree_size,
+            None
+        );
+        let many = format!(
+            r#"{{"indexes":[{}]}}"#,
+            vec!["7"; MAX_PROOF_INDEXES + 2].join(",")
+        );
+        let r = parse_inclusion_request(many.as_bytes()).unwrap();
+        assert_eq!(
+            (r.count, r.indexes.len()),
+            (MAX_PROOF_INDEXES + 2, MAX_PROOF_INDEXES)
+        );
+        for bad in [
+            &b"[]"[..],
+            br#"{}"#,
+            br#"{"indexes":[-1]}"#,
+            br#"{"indexes":[1.5]}"#,
+            br#"{"indexes":["1"]}"#,
+            br#"{"indexes":[18446744073709551616]}"#,
+            br#"{"indexes":[],"tree_size":-3}"#,
+            br#"{"indexes":[],"index":1}"#,
+            br#"{"indexes":[],"indexes":[]}"#,
+            br#"{"indexes":5}"#,
+        ] {
+            assert!(
+                parse_inclusion_request(bad).is_err(),
                 "{}",
                 String::from_utf8_lossy(bad)
             );
