@@ -136,21 +136,49 @@ fn post_accepting(
     encodings: &str,
     body: &[u8],
 ) -> (u16, String, String, Vec<u8>) {
+    exchange(addr, "POST /v1/bundles", accept, encodings, Some(body))
+}
+
+/// `GET target` (e.g. `/v1/bundle?…`) as [`post_accepting`] asks.
+fn get_accepting(
+    addr: SocketAddr,
+    target: &str,
+    accept: &str,
+    encodings: &str,
+) -> (u16, String, String, Vec<u8>) {
+    exchange(addr, &format!("GET {target}"), accept, encodings, None)
+}
+
+/// One HTTP/1.1 request (`method target`), its answer unparsed but split.
+fn exchange(
+    addr: SocketAddr,
+    request: &str,
+    accept: &str,
+    encodings: &str,
+    body: Option<&[u8]>,
+) -> (u16, String, String, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     write!(
         s,
-        "POST /v1/bundles HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: {accept}\r\n\
-         {}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "{request} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: {accept}\r\n{}{}\r\n",
         if encodings.is_empty() {
             String::new()
         } else {
             format!("Accept-Encoding: {encodings}\r\n")
         },
-        body.len()
+        match body {
+            Some(b) => format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                b.len()
+            ),
+            None => String::new(),
+        }
     )
     .unwrap();
-    s.write_all(body).unwrap();
+    if let Some(body) = body {
+        s.write_all(body).unwrap();
+    }
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
@@ -422,6 +450,78 @@ fn compact_bundles_verify_online_and_offline_and_every_rule_still_fires() {
     .to_string();
     let (code, _, err) = offline(&other, &reg, &good, &file);
     assert_eq!(code, 1, "{err}");
+}
+
+#[test]
+fn one_release_bundle_honours_accept_as_the_many_releases_endpoint_does() {
+    let log = attack_log();
+    let addr = log.server.addr;
+    let get = |version: &str, accept: &str, encodings: &str| {
+        get_accepting(
+            addr,
+            &format!(
+                "/v1/bundle?registry=registry.example&package=%40scope%2Ffine&version={version}"
+            ),
+            accept,
+            encodings,
+        )
+    };
+    let one = releases_body(&honest()[1..], "registry.example");
+
+    // Compact when asked: byte for byte what `POST /v1/bundles` answers
+    // for that one release, plain and compressed.
+    let (status, kind, encoding, compact) = get("2.1.0", CONTENT_TYPE, "");
+    assert_eq!(
+        (status, kind.as_str(), encoding.as_str()),
+        (200, CONTENT_TYPE, "")
+    );
+    let (_, _, _, posted) = post_accepting(addr, CONTENT_TYPE, "", &one);
+    assert_eq!(compact, posted);
+    let answer = compact_bundles::parse(&compact).unwrap();
+    assert_eq!(answer.releases.len(), 1);
+    assert_eq!(
+        (
+            answer.releases[0].package.as_str(),
+            answer.releases[0].version.as_str()
+        ),
+        ("@scope/fine", "2.1.0")
+    );
+    assert!(!answer.releases[0].entries.is_empty());
+    for coding in ["gzip", "br"] {
+        let (status, _, encoding, got) = get("2.1.0", CONTENT_TYPE, coding);
+        let (_, _, _, posted) = post_accepting(addr, CONTENT_TYPE, coding, &one);
+        assert_eq!((status, encoding.as_str()), (200, coding));
+        assert!(got.len() < compact.len() && got == posted, "{coding}");
+    }
+
+    // JSON otherwise, as before.
+    for accept in ["application/json", "*/*"] {
+        let (status, kind, encoding, body) = get("2.1.0", accept, "br, gzip");
+        assert_eq!(
+            (status, kind.as_str(), encoding.as_str()),
+            (200, "application/json", ""),
+            "{accept}"
+        );
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["bundles"][0]["version"], "2.1.0");
+    }
+
+    // An unknown version is a release without entries; a bad name is
+    // refused in either form.
+    let (status, _, _, unknown) = get("9.9.9", CONTENT_TYPE, "");
+    assert_eq!(status, 200);
+    assert!(
+        compact_bundles::parse(&unknown).unwrap().releases[0]
+            .entries
+            .is_empty()
+    );
+    let (status, _, _, _) = get_accepting(
+        addr,
+        "/v1/bundle?registry=registry.example&package=Not%20A%20Name&version=1.0.0",
+        CONTENT_TYPE,
+        "",
+    );
+    assert_eq!(status, 400);
 }
 
 #[test]

@@ -37,7 +37,7 @@ type Store = Arc<dyn LogStore>;
 
 /// The tree size to answer for: `asked` if it is covered by the latest
 /// checkpoint, else the served one's size.
-fn size_for(state: &AppState, asked: Option<u64>) -> Result<TreeSize, ApiError> {
+pub(super) fn size_for(state: &AppState, asked: Option<u64>) -> Result<TreeSize, ApiError> {
     let latest = state.published.get().head().size;
     match asked {
         None => Ok(state.published.served().head().size),
@@ -361,9 +361,11 @@ pub struct BundleQuery {
     version: String,
 }
 
-/// `GET /v1/bundle?registry=R&package=P&version=V`: one release bundle.
+/// `GET /v1/bundle?registry=R&package=P&version=V`: one release bundle,
+/// in the compact form when `Accept` asks for it (as `POST /v1/bundles`).
 pub async fn bundle_one(
     State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
     q: Result<Query<BundleQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
@@ -376,8 +378,32 @@ pub async fn bundle_one(
         package: name,
         version: q.version.clone(),
     }];
+    if compact::wants_compact(&headers) {
+        return compact_response(&headers, store, Vec::from(wanted), cp).await;
+    }
     let bundles = blocking_bundles(move || bundles_json(&*store, &wanted, size)).await?;
     Ok(bundles_response(bundles, &cp))
+}
+
+/// A compact answer for `wanted` at the served checkpoint `cp`, encoded as
+/// `Accept-Encoding` asks.
+async fn compact_response(
+    headers: &axum::http::HeaderMap,
+    store: Store,
+    wanted: Vec<Release>,
+    cp: Arc<SignedCheckpoint>,
+) -> Result<Response, ApiError> {
+    let size = cp.head().size;
+    let note = cp.to_bytes();
+    let encoding = compact::Encoding::accepted(headers);
+    let body = tokio::task::spawn_blocking(move || {
+        let bytes = compact::compact_answer(&*store, &wanted, size, note)?;
+        compact::Body::new(bytes, encoding)
+            .map_err(|e| BundleError::Store(StoreError::Backend(e.to_string())))
+    })
+    .await
+    .map_err(|e| ApiError::from(StoreError::Backend(e.to_string())))??;
+    Ok(compact::response(body))
 }
 
 /// Largest body of `POST /v1/bundles`.
@@ -418,16 +444,7 @@ pub async fn bundles_many(
     let size = cp.head().size;
     let store: Store = state.store.clone();
     if compact::wants_compact(&headers) {
-        let note = cp.to_bytes();
-        let encoding = compact::Encoding::accepted(&headers);
-        let body = tokio::task::spawn_blocking(move || {
-            let bytes = compact::compact_answer(&*store, &wanted, size, note)?;
-            compact::Body::new(bytes, encoding)
-                .map_err(|e| BundleError::Store(StoreError::Backend(e.to_string())))
-        })
-        .await
-        .map_err(|e| ApiError::from(StoreError::Backend(e.to_string())))??;
-        return Ok(compact::response(body));
+        return compact_response(&headers, store, wanted, cp).await;
     }
     let bundles = blocking_bundles(move || bundles_json(&*store, &wanted, size)).await?;
     Ok(bundles_response(bundles, &cp))
