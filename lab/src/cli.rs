@@ -73,6 +73,11 @@ struct HammerArgs {
     /// checkpoint.
     #[arg(long, default_value_t = 0)]
     proof_readers: usize,
+    /// Inclusion proofs per proof reader's request: 1 asks
+    /// `GET /v1/proofs/inclusion` for each, more (up to 1000) asks
+    /// `POST /v1/proofs/inclusion` for that many at once.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    proof_batch: u16,
     /// Concurrent tile readers: inclusion proofs of random entries built
     /// here from the log's tiles (fetched once), each verified; reported
     /// apart from the log's proofs.
@@ -169,6 +174,7 @@ fn hammer_cmd(h: HammerArgs) -> Result<u8, Failure> {
         writers: h.writers,
         readers: h.readers,
         proof_readers: h.proof_readers,
+        proof_batch: usize::from(h.proof_batch),
         tile_readers: h.tile_readers,
         batch_size: h.batch_size,
         releases: h.releases.unwrap_or(if h.duration.is_some() {
