@@ -105,4 +105,27 @@ fn paced_writers_and_verifying_readers_then_reads_only() {
     assert!(r["proofs"]["count"].as_u64().unwrap() > 0, "{r:#}");
     assert!(r["tile_proofs"]["count"].as_u64().unwrap() > 0, "{r:#}");
     assert!(r["tile_fetches"].as_u64().unwrap() > 0);
+
+    // Proofs asked 64 at a time: every one verified, counted one by one.
+    let r = hammer(
+        &[
+            &common[..],
+            &[
+                "--writers",
+                "0",
+                "--duration",
+                "1",
+                "--readers",
+                "0",
+                "--proof-readers",
+                "1",
+                "--proof-batch",
+                "64",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(r["verification_failures"], 0, "{r:#}");
+    let proofs = r["proofs"]["count"].as_u64().unwrap();
+    assert!(proofs >= 64 && proofs.is_multiple_of(64), "{r:#}");
 }

@@ -14,6 +14,8 @@ use gatelog_core::{
 };
 use serde_json::Value;
 
+mod proofs;
+
 /// Why a request to the log failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

@@ -44,6 +44,10 @@ pub struct HammerConfig {
     pub readers: usize,
     /// Proof readers: the log's inclusion proofs of random entries.
     pub proof_readers: usize,
+    /// Inclusion proofs per proof reader's request: 1 asks
+    /// `GET /v1/proofs/inclusion` for each, more asks
+    /// `POST /v1/proofs/inclusion` for that many at once.
+    pub proof_batch: usize,
     /// Tile readers: inclusion proofs of random entries built from tiles.
     pub tile_readers: usize,
     /// Envelopes per request (1 = one per request).
@@ -229,6 +233,7 @@ pub async fn run(
         readers.push(tokio::spawn(readers::proof_reader(
             shared.clone(),
             0x5851_F42D + i as u64,
+            config.proof_batch.max(1),
         )));
     }
     let cache = Arc::new(tiles::TileCache::default());

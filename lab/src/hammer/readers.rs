@@ -126,9 +126,10 @@ pub(super) async fn follower(shared: Arc<Shared>, seed: u64) {
     }
 }
 
-/// A proof reader: asks the log for the inclusion proof of a random entry
-/// of the latest verified tree and verifies it, again and again.
-pub(super) async fn proof_reader(shared: Arc<Shared>, seed: u64) {
+/// A proof reader: asks the log for the inclusion proofs of `batch` random
+/// entries of the latest verified tree (one request) and verifies each,
+/// again and again. Latency is per request.
+pub(super) async fn proof_reader(shared: Arc<Shared>, seed: u64, batch: usize) {
     let mut rng = XorShift::new(seed);
     while !shared.stop.load(Ordering::Relaxed) {
         let head = shared.head();
@@ -136,11 +137,25 @@ pub(super) async fn proof_reader(shared: Arc<Shared>, seed: u64) {
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         }
-        let index = rng.below(head.size.0);
         let asked = Instant::now();
-        match shared.client.verified_inclusion_at(index, &head).await {
-            Ok(_) => {
-                shared.proof_reads.fetch_add(1, Ordering::Relaxed);
+        let answer = if batch == 1 {
+            let index = rng.below(head.size.0);
+            shared
+                .client
+                .verified_inclusion_at(index, &head)
+                .await
+                .map(|_| 1)
+        } else {
+            let indexes: Vec<u64> = (0..batch).map(|_| rng.below(head.size.0)).collect();
+            shared
+                .client
+                .verified_inclusions_at(&indexes, &head)
+                .await
+                .map(|acks| acks.len() as u64)
+        };
+        match answer {
+            Ok(n) => {
+                shared.proof_reads.fetch_add(n, Ordering::Relaxed);
                 shared.proof_latency.record(asked.elapsed());
             }
             Err(e) => {

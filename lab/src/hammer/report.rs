@@ -104,8 +104,9 @@ pub struct Report {
     pub reads_per_second: f64,
     /// Release bundles alone (part of `reads`).
     pub bundles: Reads,
-    /// Inclusion proofs built by the log (`GET /v1/proofs/inclusion`),
-    /// each verified against a verified checkpoint (the proof readers).
+    /// Inclusion proofs built by the log (`GET /v1/proofs/inclusion`, or
+    /// `POST` for several at once), each verified against a verified
+    /// checkpoint (the proof readers); latency is per request.
     pub proofs: Reads,
     /// Inclusion proofs built here from the log's tiles, each verified (the
     /// tile readers); tiles are fetched once and reused, so this measures

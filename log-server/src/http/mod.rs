@@ -5,7 +5,7 @@
 //! - writes: `POST /v1/entries`, `POST /v1/entries/batch` ([`submit`]);
 //! - reads: `GET /v1/entries/{index}`, `GET /v1/proofs/inclusion`,
 //!   `GET /v1/proofs/consistency`, `GET /v1/events`, `GET /v1/bundle`,
-//!   `POST /v1/bundles` ([`query`]);
+//!   `POST /v1/bundles` ([`query`]), `POST /v1/proofs/inclusion` ([`proofs`]);
 //! - operations: `GET /healthz`, `GET /metrics`;
 //! - the web explorer: `GET /`, `/package`, `/entry/{index}`, `/tree`
 //!   ([`explorer`]).
@@ -17,6 +17,7 @@ pub mod explorer;
 pub mod guard;
 pub mod integrity;
 pub mod json;
+pub mod proofs;
 pub mod query;
 pub mod submit;
 pub mod tiles;
@@ -75,7 +76,10 @@ pub fn app(state: Arc<AppState>, request_timeout: Duration, guard: guard::GuardC
         .route("/v1/entries", post(submit::submit_one))
         .route("/v1/entries/batch", post(submit::submit_batch))
         .route("/v1/entries/{index}", get(query::entry))
-        .route("/v1/proofs/inclusion", get(query::inclusion))
+        .route(
+            "/v1/proofs/inclusion",
+            get(query::inclusion).post(proofs::inclusion_many),
+        )
         .route("/v1/proofs/consistency", get(query::consistency))
         .route("/v1/events", get(query::events))
         .route("/v1/bundle", get(query::bundle_one))

@@ -599,3 +599,88 @@ async fn skewed_registry_times_are_logged_counted_and_warned_about() {
     );
     assert_eq!(t.checkpoint().await.size, TreeSize(4));
 }
+
+#[tokio::test]
+async fn many_inclusion_proofs_in_one_request() {
+    let t = test_log(None, 1024);
+    for n in 0..5u64 {
+        let env = t.reg.device_register(
+            "@acme/widget",
+            "alice",
+            &format!("key-{n}"),
+            &device_key(n as u8 + 1),
+            n as i64 + 1,
+        );
+        assert_eq!(t.submit(&env).await.0, StatusCode::CREATED);
+    }
+    let head = t.checkpoint().await;
+    assert_eq!(head.size, TreeSize(5));
+    let ask = |body: &str| t.post("/v1/proofs/inclusion", body.as_bytes().to_vec());
+
+    // In the order asked, repeats included, each the single answer's object.
+    let (s, _, v) = ask(r#"{"tree_size":5,"indexes":[4,0,2,0]}"#).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["tree_size"], 5);
+    let entries = v["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 4);
+    for (entry, want) in entries.iter().zip([4, 0, 2, 0]) {
+        assert_eq!(entry["index"], want);
+        check_entry(entry, &head);
+        let (_, single) = t
+            .get_json(&format!("/v1/proofs/inclusion?index={want}&tree_size=5"))
+            .await;
+        assert_eq!(*entry, single);
+    }
+    // At an older size the proofs lead to that size's root.
+    let (s, _, v) = ask(r#"{"tree_size":3,"indexes":[1]}"#).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["entries"][0]["inclusion_proof"]["tree_size"], 3);
+    // Without a size: the served checkpoint's.
+    let (_, _, v) = ask(r#"{"indexes":[]}"#).await;
+    assert_eq!(
+        (
+            v["tree_size"].as_u64(),
+            v["entries"].as_array().map(Vec::len)
+        ),
+        (Some(5), Some(0))
+    );
+
+    // Bad requests: clear errors.
+    let too_many = format!(
+        r#"{{"indexes":[{}]}}"#,
+        vec!["0"; gatelog_core::wire::MAX_PROOF_INDEXES + 1].join(",")
+    );
+    for (body, status, code) in [
+        ("[1]", StatusCode::BAD_REQUEST, "bad_request"),
+        (
+            r#"{"indexes":[1],"x":1}"#,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (r#"{"indexes":[5]}"#, StatusCode::NOT_FOUND, "not_found"),
+        (
+            r#"{"tree_size":9,"indexes":[0]}"#,
+            StatusCode::BAD_REQUEST,
+            "bad_tree_size",
+        ),
+        (
+            too_many.as_str(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+        ),
+    ] {
+        let (s, _, v) = ask(body).await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (status, Some(code)),
+            "{body}: {v}"
+        );
+    }
+    let (s, _, _) = t
+        .post(
+            "/v1/proofs/inclusion",
+            vec![b' '; super::proofs::MAX_INCLUSION_BODY + 1],
+        )
+        .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+}
