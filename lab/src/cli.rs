@@ -42,6 +42,11 @@ enum Command {
         /// running until Ctrl-C.
         #[arg(long)]
         no_wait: bool,
+        /// The npm CLI that plays the registry chapter (default:
+        /// tools/node_modules/.bin/npm in the working folder or above it,
+        /// as `make tools` installs it; without one the chapter is skipped).
+        #[arg(long, value_name = "PATH")]
+        npm: Option<PathBuf>,
     },
 }
 
@@ -127,11 +132,12 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let (name, result) = match cli.command {
         Command::Hammer(h) => ("hammer", hammer_cmd(h)),
-        Command::Demo { data, no_wait } => (
+        Command::Demo { data, no_wait, npm } => (
             "demo",
             demo::run(&DemoOptions {
                 data,
                 wait: !no_wait,
+                npm,
             })
             .map_err(|e| Failure(e.exit_code(), e.to_string())),
         ),

@@ -4,25 +4,34 @@
 //! into the log (six ordinary weeks of an npm organisation, then the
 //! attacks of May 2026), shows the monitor's alerts after each attack,
 //! checks an honest and an attacked lockfile with `gatelog verify`, and
-//! checks one inclusion proof by hand.
+//! checks one inclusion proof by hand. When the pinned npm CLI is
+//! installed (`make tools`), a registry chapter follows: the real npm
+//! stages, approves, installs and publishes through a real
+//! `gatelog-registry` that logs into the same log.
 //!
 //! - [`processes`]: the server and monitor child processes (killed on drop);
 //! - [`play`]: submitting the story and judging each attack chapter;
 //! - [`lockfiles`]: the two `package-lock.json` files and `gatelog verify`;
 //! - [`proof`]: the inclusion proof checked step by step;
+//! - [`registry`], [`npm`], [`tuf`]: the registry chapter, the npm CLI it
+//!   runs and the local TUF mirror `npm audit signatures` asks;
 //! - [`show`]: output for a person.
 //!
 //! The exit code is 0 when every attack chapter was caught (its expected
 //! monitor rules raised, or its forged step refused by the log), the honest
 //! lockfile verified and the attacked one failed exactly where the story
-//! says; 1 otherwise, with what went missing; 2 when the demo could not be
+//! says (and the registry chapter, when it ran, went as it should); 1
+//! otherwise, with what went missing; 2 when the demo could not be
 //! set up; 130 after Ctrl-C.
 
 pub mod lockfiles;
+pub mod npm;
 pub mod play;
 pub mod processes;
 pub mod proof;
+pub mod registry;
 pub mod show;
+pub mod tuf;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -35,6 +44,7 @@ use gatelog_client::logclient::LogClient;
 use lockfiles::VerifyCommand;
 use play::{Played, Verdict};
 use processes::{LogServer, LogSetup, Monitor, MonitorSetup};
+use registry::RegistryServer;
 use show::{Colour, Out, count};
 
 /// The file that marks a folder as the demo's own, so a later run may
@@ -51,6 +61,9 @@ pub struct DemoOptions {
     pub data: PathBuf,
     /// Keep the log and monitor running until Ctrl-C at the end.
     pub wait: bool,
+    /// The npm CLI of the registry chapter; default: `tools/` in the
+    /// working folder or above it (the chapter is skipped without one).
+    pub npm: Option<PathBuf>,
 }
 
 /// Why the demo stopped.
@@ -80,19 +93,23 @@ impl DemoError {
 struct Running {
     server: Option<LogServer>,
     monitor: Option<Monitor>,
+    registry: Option<RegistryServer>,
 }
 
 impl Running {
     /// Why a child stopped on its own, if one did.
     fn exited(&mut self) -> Option<String> {
         let server = self.server.as_mut().and_then(LogServer::exited);
-        server.or_else(|| self.monitor.as_mut().and_then(Monitor::exited))
+        server
+            .or_else(|| self.monitor.as_mut().and_then(Monitor::exited))
+            .or_else(|| self.registry.as_mut().and_then(RegistryServer::exited))
     }
 
-    /// Stops both; returns whether any was running.
+    /// Stops them all; returns whether any was running.
     fn stop(&mut self) -> bool {
-        let any = self.server.is_some() || self.monitor.is_some();
-        // Monitor first: it follows the server.
+        let any = self.server.is_some() || self.monitor.is_some() || self.registry.is_some();
+        // The registry and the monitor first: they use the server.
+        self.registry = None;
         self.monitor = None;
         self.server = None;
         any
@@ -133,8 +150,13 @@ pub fn run(opts: &DemoOptions) -> Result<u8, DemoError> {
             }
         }
     });
+    let registry = running.registry.is_some();
     if running.stop() {
-        out.line("stopped the log server and the monitor");
+        out.line(if registry {
+            "stopped the log server, the monitor and the registry"
+        } else {
+            "stopped the log server and the monitor"
+        });
     }
     result
 }
@@ -165,6 +187,8 @@ struct Ending {
     metrics_url: String,
     attacked_lockfile: PathBuf,
     example: (String, String),
+    /// The registry chapter's registry and consumer project, when it ran.
+    npm: Option<(String, PathBuf)>,
 }
 
 impl Ending {
@@ -194,6 +218,19 @@ impl Ending {
         ];
         for c in commands {
             out.line(&out.paint(Colour::Cyan, &c));
+        }
+        if let Some((url, consumer)) = &self.npm {
+            out.line(&out.paint(
+                Colour::Cyan,
+                &format!(
+                    "curl {url}/{}   # the registry's packument",
+                    registry::chapter::WIDGET
+                ),
+            ));
+            out.line(&format!(
+                "The registry chapter's consumer project: {}",
+                consumer.display()
+            ));
         }
         out.line(&format!(
             "Their logs: {}, {}. Press Ctrl-C to stop them.",
@@ -248,7 +285,17 @@ async fn demo(out: &Out, opts: &DemoOptions, running: &mut Running) -> Result<En
     let monitor_bin = processes::sibling("gatelog-monitor")?;
     let mut story = Story::new();
     let registry_key = story.registry().verifier_key();
+    let found = npm::find(opts.npm.as_deref()).await?;
     let removed = prepare(data)?;
+    // The registry's key is made first: the log allows it from the start.
+    let npm_registry = match found {
+        Ok(found) => Ok(registry::Prepared::new(found, data).await?),
+        Err(why) => Err(why),
+    };
+    let mut submitters = vec![registry_key.clone()];
+    if let Ok(p) = &npm_registry {
+        submitters.push(p.key.clone());
+    }
 
     out.heading("gatelog demo");
     out.wrapped(
@@ -270,7 +317,7 @@ async fn demo(out: &Out, opts: &DemoOptions, running: &mut Running) -> Result<En
         data: &data.join("log"),
         stderr: &data.join("log-server.log"),
         key: &log_key,
-        submitter: &registry_key,
+        submitters: &submitters,
     })?);
     let log_url = server.url.clone();
     let log_vkey = server.key.clone();
@@ -284,7 +331,7 @@ async fn demo(out: &Out, opts: &DemoOptions, running: &mut Running) -> Result<En
         stderr: &data.join("monitor.log"),
         log_url: &log_url,
         log_key: &log_vkey,
-        registry: &registry_key,
+        registries: &submitters,
     })?);
     out.line(&format!(
         "monitor   gatelog-monitor follows the log from entry 0; metrics on {}",
@@ -295,6 +342,15 @@ async fn demo(out: &Out, opts: &DemoOptions, running: &mut Running) -> Result<En
         story.registry().origin
     ));
     out.line(&format!("          REGISTRY_KEY={registry_key}"));
+    match &npm_registry {
+        Ok(p) => out.line(&format!(
+            "npm       npm {} ({}) plays the registry chapter after the story",
+            p.npm.version,
+            p.npm.bin.display()
+        )),
+        // One line, even a long one: it is the one thing to act on.
+        Err(why) => out.line(&format!("npm       {why}")),
+    }
     out.line(&format!(
         "files     {} (server and monitor logs: log-server.log, monitor.log)",
         data.display()
@@ -333,6 +389,27 @@ async fn demo(out: &Out, opts: &DemoOptions, running: &mut Running) -> Result<En
         None => problems.push("no honest publish to prove".to_owned()),
     }
 
+    let mut npm_ending = None;
+    let chapter = match &npm_registry {
+        Ok(prepared) => {
+            out.heading("The registry chapter: the real npm CLI through gatelog-registry");
+            let mut setting = registry::chapter::Setting {
+                log: &log,
+                log_url: &log_url,
+                log_key: &log_vkey,
+                monitor: &mut *monitor,
+                gatelog: &exe,
+                data,
+            };
+            let outcome =
+                registry::chapter::play(out, prepared, &mut setting, &mut running.registry).await?;
+            problems.extend(outcome.failed.iter().cloned());
+            npm_ending = Some((prepared.url(), prepared.npm_dir.join("consumer-app")));
+            Some(outcome)
+        }
+        Err(_) => None,
+    };
+
     out.heading("Summary");
     let attacks = verdicts.len();
     let by_monitor = verdicts.iter().filter(|v| v.caught_by_monitor()).count();
@@ -359,6 +436,10 @@ async fn demo(out: &Out, opts: &DemoOptions, running: &mut Running) -> Result<En
         &format!("{attacks} attacks, {by_monitor} caught by the monitor{refused}; {lockfiles}"),
         None,
     );
+    match &chapter {
+        Some(outcome) => out.wrapped("  ", &outcome.summary(), None),
+        None => out.line("registry chapter not played: npm was not found (`make tools`)"),
+    }
     for p in &problems {
         out.wrapped("  ✗ ", p, Some(Colour::Red));
     }
@@ -379,6 +460,7 @@ async fn demo(out: &Out, opts: &DemoOptions, running: &mut Running) -> Result<En
         metrics_url: monitor.metrics_url.clone(),
         attacked_lockfile: checked.attacked_dir,
         example,
+        npm: npm_ending,
     })
 }
 

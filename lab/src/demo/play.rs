@@ -269,7 +269,7 @@ pub fn alerts_of(all: &[Alert], played: &Played, chapter: usize) -> Vec<Alert> {
 
 /// Shows alerts grouped by rule; a message that only repeats an earlier
 /// one of its rule for another package is left out.
-fn show_alerts(out: &Out, alerts: &[Alert]) {
+pub fn show_alerts(out: &Out, alerts: &[Alert]) {
     if alerts.is_empty() {
         return;
     }

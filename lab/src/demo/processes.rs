@@ -39,7 +39,7 @@ pub fn sibling(name: &str) -> Result<PathBuf, DemoError> {
 }
 
 /// A running child, killed and reaped on drop.
-struct Child {
+pub(super) struct Child {
     name: &'static str,
     child: std::process::Child,
     /// Where its standard error goes.
@@ -48,7 +48,11 @@ struct Child {
 
 impl Child {
     /// Starts `command` with stderr appended to `log`, stdout piped.
-    fn spawn(name: &'static str, mut command: Command, log: &Path) -> Result<Child, DemoError> {
+    pub(super) fn spawn(
+        name: &'static str,
+        mut command: Command,
+        log: &Path,
+    ) -> Result<Child, DemoError> {
         let file = std::fs::File::create(log)
             .map_err(|e| DemoError::Setup(format!("{}: {e}", log.display())))?;
         command
@@ -68,7 +72,7 @@ impl Child {
     }
 
     /// Its standard output, line by line, read on a thread until it ends.
-    fn lines(&mut self) -> mpsc::Receiver<String> {
+    pub(super) fn lines(&mut self) -> mpsc::Receiver<String> {
         let (tx, rx) = mpsc::channel();
         if let Some(stdout) = self.child.stdout.take() {
             std::thread::spawn(move || read_lines(stdout, &tx));
@@ -77,7 +81,7 @@ impl Child {
     }
 
     /// Why it stopped, with the end of its log, if it has.
-    fn exited(&mut self) -> Option<String> {
+    pub(super) fn exited(&mut self) -> Option<String> {
         let status = self.child.try_wait().ok().flatten()?;
         Some(self.died(&status.to_string()))
     }
@@ -95,7 +99,7 @@ impl Child {
     }
 
     /// Waits for a line that `pick` accepts, for at most [`START_TIMEOUT`].
-    fn wait_for<T>(
+    pub(super) fn wait_for<T>(
         &mut self,
         lines: &mpsc::Receiver<String>,
         mut pick: impl FnMut(&str) -> Option<T>,
@@ -160,8 +164,8 @@ pub struct LogSetup<'a> {
     pub stderr: &'a Path,
     /// The log key, written to `<data>/log.key` before the start.
     pub key: &'a SignerKey,
-    /// The registry allowed to submit.
-    pub submitter: &'a VerifierKey,
+    /// The registries allowed to submit.
+    pub submitters: &'a [VerifierKey],
 }
 
 impl LogServer {
@@ -177,7 +181,12 @@ impl LogServer {
             .arg(setup.data)
             .args(["--listen", "127.0.0.1:0"])
             .args(["--origin", setup.key.name()])
-            .args(["--submitter-key", &setup.submitter.to_string()])
+            .args(
+                setup
+                    .submitters
+                    .iter()
+                    .flat_map(|k| ["--submitter-key".to_owned(), k.to_string()]),
+            )
             // Short batches: the story is submitted one event at a time.
             .args(["--batch-interval-ms", "10"])
             .env_remove("GATELOG_CONFIG")
@@ -209,7 +218,7 @@ impl LogServer {
 }
 
 /// Writes a secret readable by its owner only.
-fn write_private(path: &Path, text: &str) -> Result<(), DemoError> {
+pub(super) fn write_private(path: &Path, text: &str) -> Result<(), DemoError> {
     use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -275,8 +284,8 @@ pub struct MonitorSetup<'a> {
     pub log_url: &'a str,
     /// The log's key.
     pub log_key: &'a VerifierKey,
-    /// The registry whose signatures it checks.
-    pub registry: &'a VerifierKey,
+    /// The registries whose signatures it checks.
+    pub registries: &'a [VerifierKey],
 }
 
 /// What the monitor's metrics say.
@@ -292,9 +301,18 @@ impl Monitor {
     /// Starts the monitor from entry 0 and waits until it serves metrics.
     pub fn start(setup: &MonitorSetup<'_>) -> Result<Monitor, DemoError> {
         // The story's events happened months before the log logs them, on
-        // purpose: `time-skew` would flag every one of them.
+        // purpose: `time-skew` would flag every one of them, and the
+        // recency rules (`new-device`, `rubber-stamp`) judge the registry's
+        // times, not the seconds in which the demo logs weeks. The packages
+        // of the registry chapter are the organisation's own, which
+        // releases only through staging.
         let config = setup.state.with_file_name("monitor.toml");
-        std::fs::write(&config, "[rules]\ndisabled = [\"time-skew\"]\n")
+        let rules = format!(
+            "[rules]\ndisabled = [\"time-skew\"]\nrecency_clock = \"registry\"\n\
+             require_staging = [\"{}\"]\n",
+            super::registry::PACKAGES
+        );
+        std::fs::write(&config, rules)
             .map_err(|e| DemoError::Setup(format!("{}: {e}", config.display())))?;
         let mut command = Command::new(setup.binary);
         command
@@ -307,7 +325,12 @@ impl Monitor {
             .args(["--start-at", "0", "--format", "json"])
             .args(["--poll-interval", "0.2"])
             .args(["--metrics-listen", "127.0.0.1:0"])
-            .args(["--registry-key", &setup.registry.to_string()])
+            .args(
+                setup
+                    .registries
+                    .iter()
+                    .flat_map(|k| ["--registry-key".to_owned(), k.to_string()]),
+            )
             .env_remove("GATELOG_MONITOR_LOG")
             .env_remove("GATELOG_MONITOR_LOG_KEY")
             .env_remove("GATELOG_MONITOR_STATE");
