@@ -22,6 +22,8 @@ TARGETS = {
     "lockfile_2000": 1.0,
     "monitor": 100_000,
     "alert": 2.0,
+    "link_2000": 1.5,
+    "link_loopback_2000": 0.5,
 }
 
 
@@ -68,9 +70,10 @@ def hammer_subset(report):
 def collect_micro(out, run):
     micro = read_text(os.path.join(out, "micro.md"))
     peers = read_text(os.path.join(out, "peers.md"))
-    if micro is None and peers is None:
+    ed25519 = read_text(os.path.join(out, "ed25519.md"))
+    if micro is None and peers is None and ed25519 is None:
         return None
-    return dict(run, micro_markdown=micro, peers_markdown=peers)
+    return dict(run, micro_markdown=micro, peers_markdown=peers, ed25519_markdown=ed25519)
 
 
 def published_peers(path):
@@ -131,6 +134,15 @@ def collect_scaling(out, run):
     return sizes, skipped
 
 
+def collect_link(out, run):
+    """scripts/bench-link.sh's results.json: `gatelog verify` over loopback
+    and an emulated CI link."""
+    results = read_json(os.path.join(out, "link", "results.json"))
+    if not results or not results.get("rows"):
+        return None
+    return dict(run, **results)
+
+
 def collect(out, previous):
     meta = read_json(os.path.join(out, "run.json")) or {}
     run = {k: meta.get(k) for k in ("date", "commit", "machine", "command", "quick")}
@@ -147,6 +159,9 @@ def collect(out, previous):
     ingest = collect_ingest(out, run)
     if ingest:
         doc["sections"]["ingest"] = ingest
+    link = collect_link(out, run)
+    if link:
+        doc["sections"]["link"] = link
     sizes, skipped = collect_scaling(out, run)
     if sizes or skipped:
         scaling = doc["sections"].setdefault("scaling", {"sizes": {}, "skipped": {}})
@@ -208,6 +223,47 @@ def peer_cell(peers, metric, ours, lower_is_better=False):
 
 def lat(runs, kind, q):
     return [((r.get(kind) or {}).get("latency_ms") or {}).get(q) for r in runs]
+
+
+def span(values):
+    """min–median–max in seconds."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "—"
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{min(values):.2f}–{statistics.median(values):.2f}–{max(values):.2f}"
+
+
+def link_2000(link, key):
+    """The median wall time of the 2,000-package lockfiles (all formats)."""
+    rows = [r for r in (link or {}).get("rows", []) if r["packages"] == 2000]
+    return [t for r in rows for t in r[key]]
+
+
+def render_link(link):
+    e = link.get("emulation") or {}
+    md = [f"## Verify over a CI link ({link.get('date')}, `{link.get('commit')}`)", "",
+          f"`scripts/bench-link.sh` on a {link['size']:,}-entry log filled by `gatelog-bulk-load`: "
+          f"`gatelog verify` of lockfiles naming the same loaded releases in each format, "
+          f"{link.get('runs')} runs each over loopback and over an emulated link of "
+          f"{e.get('rtt_ms')} ms round trip and {e.get('mbit')} Mbit/s. Wall time is min–median–max of "
+          "the runs (seconds); bytes are TCP payload through the proxy, the answer (down) and the "
+          "request (up), of one run.", "",
+          f"- **Emulation ({e.get('mode')}):** {e.get('emulation')}",
+          f"- **Check (curl, median of {e.get('runs')}):** a small GET {e.get('small_get_new_connection_s', 0) * 1000:.0f} ms "
+          f"on a new connection, {e.get('small_get_open_connection_s', 0) * 1000:.0f} ms on an open one; "
+          f"10 MB in {e.get('download_10mb_s', 0):.2f} s ({e.get('download_10mb_without_delay_s', 0):.2f} s "
+          "through the rate limit alone)",
+          f"- **Load average (1, 5, 15 min) at the end:** {link.get('load_average')} on {os.cpu_count()} cores", "",
+          "| entries | format | packages | loopback s | link s | bytes down | bytes up | connections | all verified |",
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in link["rows"]:
+        md.append(f"| {link['size']:,} | {r['format']} | {r['packages']:,} | {span(r['loopback_s'])} | "
+                  f"{span(r['link_s'])} | {r['down_bytes']:,} | {r['up_bytes']:,} | {r['connections']} | "
+                  f"{'yes' if r['all_verified'] else 'NO'} |")
+    md.append("")
+    return md
 
 
 def render(doc):
@@ -275,6 +331,14 @@ def render(doc):
     row("`gatelog verify`, 2,000-package lockfile, s (median of 5 per run)",
         [med(r["verify"].get("2000", [])) for r in irun], sec, "", "< 1", TARGETS["lockfile_2000"],
         "lockfile", lower=True)
+    link = s.get("link")
+    if link:
+        row(f"`gatelog verify`, 2,000 packages, {link['size']:,}-entry log, loopback (all formats), s",
+            link_2000(link, "loopback_s"), sec, "", "< 0.5", TARGETS["link_loopback_2000"], "link_loopback",
+            lower=True)
+        row(f"the same over a CI link ({(link.get('emulation') or {}).get('rtt_ms')} ms RTT, "
+            f"{(link.get('emulation') or {}).get('mbit')} Mbit/s), s",
+            link_2000(link, "link_s"), sec, "", "< 1.5", TARGETS["link_2000"], "link", lower=True)
     big = [(int(k), v) for k, v in ((scaling or {}).get("sizes") or {}).items() if v.get("monitor")]
     if big:
         size, rec = max(big)
@@ -358,11 +422,20 @@ def render(doc):
                       "| | | | | | | | | |")
         md.append("")
 
+    if link:
+        md += render_link(link)
+
     if micro:
         md += [f"## Microbenchmarks and peers ({micro.get('date')}, `{micro.get('commit')}`)", ""]
         md.append(micro.get("micro_markdown") or "No microbenchmark report in this run.")
         md += ["", "### Peers", "", micro.get("peers_markdown") or
                "Not measured in this run (`scripts/bench-micro.sh` writes `peers.md` when it is present).", ""]
+        md += ["### Ed25519 floor", "",
+               "ed25519-dalek `verify_strict` (gatelog's verifier) next to the other Ed25519 verifiers "
+               "on the same inputs, per curve25519-dalek backend (`scripts/bench-ed25519.sh`; "
+               "docs/benchmarks.md, \"Is 67 µs the floor?\").", "",
+               micro.get("ed25519_markdown") or
+               "Not measured in this run (`scripts/bench-micro.sh` with BENCH_ED25519=0).", ""]
     return "\n".join(md).rstrip() + "\n"
 
 

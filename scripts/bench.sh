@@ -12,7 +12,10 @@
 #            hammer ingest through the batch endpoint, then a read-only
 #            hammer run of verified inclusion proofs of random entries; then
 #            monitor catch-up (sizes up to BENCH_MONITOR_MAX) and a
-#            2,000-package lockfile verified against the loaded releases.
+#            2,000-package lockfile verified against the loaded releases;
+#   link     scripts/bench-link.sh: `gatelog verify` of lockfiles of every
+#            format over loopback and over an emulated CI link (50 ms round
+#            trip, 100 Mbit/s) against a log of BENCH_LINK_SIZE entries.
 # Then scripts/bench-report.py writes benchmarks-latest.{md,json} and
 # scripts/scaling-plot.py scaling.svg, into BENCH_OUT and (unless BENCH_DOCS=0
 # or a quick run) into docs/. Sections a run did not measure keep their
@@ -25,7 +28,9 @@
 #   BENCH_OUT             where every report goes [a new temporary folder]
 #   BENCH_QUICK=1         a ~3-minute smoke run: one short run of each step on
 #                         a 100 k log; docs/ is left alone
-#   BENCH_STEPS           [micro ingest scaling]
+#   BENCH_STEPS           [micro ingest scaling link]
+#   BENCH_LINK_SIZE       entries in the link step's log [10000000]; its
+#                         other settings are in scripts/bench-link.sh
 #   BENCH_SIZES           tree sizes [100000 1000000]
 #   BENCH_RUNS            hammer runs per size, verify runs [3]
 #   BENCH_INGEST_RUNS     runs of scripts/bench-ingest.sh [2]
@@ -46,14 +51,16 @@ quick="${BENCH_QUICK:-0}"
 out="${BENCH_OUT:-$(mktemp -d -t gatelog-bench.XXXXXX)}"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-steps="${BENCH_STEPS:-micro ingest scaling}"
+steps="${BENCH_STEPS:-micro ingest scaling link}"
 if [ "$quick" = 1 ]; then
   sizes="${BENCH_SIZES:-100000}"; runs="${BENCH_RUNS:-1}"; ingest_runs="${BENCH_INGEST_RUNS:-1}"
   ingest_releases=3000; lockfiles="100 2000"; scaling_releases=2000; proof_seconds=5
+  link_size="${BENCH_LINK_SIZE:-100000}"
   docs="${BENCH_DOCS:-0}"
 else
   sizes="${BENCH_SIZES:-100000 1000000}"; runs="${BENCH_RUNS:-3}"; ingest_runs="${BENCH_INGEST_RUNS:-2}"
   ingest_releases=30000; lockfiles="100 2000 10000"; scaling_releases=20000; proof_seconds=15
+  link_size="${BENCH_LINK_SIZE:-10000000}"
   docs="${BENCH_DOCS:-1}"
 fi
 monitor_max="${BENCH_MONITOR_MAX:-1000000}"
@@ -73,7 +80,7 @@ log "gatelog benchmarks: steps '$steps', reports in $out"
 log "machine: $machine"
 
 log "building the release binaries"
-cargo build --release --quiet -p gatelog-server -p gatelog-client -p gatelog-lab -p gatelog-monitor -p gatelog-bulk-load --bins
+cargo build --release --quiet -p gatelog-server -p gatelog-client -p gatelog-lab -p gatelog-monitor -p gatelog-bulk-load -p gatelog-bench --bins
 registry_key=$("$bin/gatelog-lab" hammer --print-registry-key)
 
 # ------------------------------------------------------------------ micro
@@ -144,17 +151,7 @@ proof_readers=0
 "$bin/gatelog-lab" hammer --help | grep -q -- '--proof-readers' && proof_readers=8
 
 lockfile_of_loaded() { # count -> package-lock.json of loaded releases first_release..+count
-  python3 - "$1" "$first_release" "$packages" <<'PY'
-import base64, hashlib, json, sys
-n, first, packages = map(int, sys.argv[1:4])
-pkgs = {"": {"name": "bench", "version": "1.0.0"}}
-for r in range(first, first + n):
-    name, version = f"@hammer/pkg-{r % packages}", f"1.{r // packages}.0"
-    sri = "sha512-" + base64.b64encode(hashlib.sha512(f"release-{r}.tgz".encode()).digest()).decode()
-    pkgs[f"node_modules/{name}"] = {"version": version, "integrity": sri,
-        "resolved": f"https://hammer.registry.test/{name}/-/pkg-{r % packages}-{version}.tgz"}
-print(json.dumps({"name": "bench", "version": "1.0.0", "lockfileVersion": 3, "packages": pkgs}))
-PY
+  python3 scripts/bench-lockfile.py npm "$1" "$first_release" "$packages"
 }
 
 last_bpe=""
@@ -257,6 +254,18 @@ if left < $margin:
 
 step_scaling() {
   for n in $sizes; do measure_size "$n"; done
+}
+
+# ------------------------------------------------------------------- link
+
+step_link() {
+  local quick_env=()
+  [ "$quick" = 1 ] && quick_env=(BENCH_LINK_LOCKFILES="100 2000")
+  log "verify over a CI link: scripts/bench-link.sh on $link_size entries"
+  env "${quick_env[@]}" BENCH_OUT="$out" BENCH_DATA="$data_root" BENCH_RUNS="$runs" \
+    BENCH_LINK_SIZE="$link_size" BENCH_LINK_BUILT=1 scripts/bench-link.sh >"$out/bench-link.log" 2>&1 ||
+    log "scripts/bench-link.sh failed; see $out/bench-link.log"
+  grep -E '^\[.*\] (link|    )' "$out/bench-link.log" | sed 's/^/    /' || true
 }
 
 # ------------------------------------------------------------------- run
