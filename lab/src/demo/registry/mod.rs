@@ -7,9 +7,11 @@
 //!
 //! - here: the registry's key (made before the log starts, so the log can
 //!   allow it), its admin commands and the running process;
-//! - [`chapter`]: the steps, shown as a person would type them.
+//! - [`chapter`]: the steps, shown as a person would type them;
+//! - `read`: what the chapter reads (log entries, npm's output, lockfiles).
 
 pub mod chapter;
+mod read;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
