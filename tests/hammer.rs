@@ -1,19 +1,23 @@
 //! `gatelog-lab hammer` against the real server: a paced run with every kind of
 //! reader, then a reads-only run at the size it left.
 
-use gatelog_e2e::{Server, run};
+use gatelog_e2e::{FakeHttp, Server, http_get, http_post, run};
 use serde_json::Value;
 
 const ORIGIN: &str = "e2e.gatelog.test/hammer";
 
 fn hammer(args: &[&str]) -> Value {
+    let (ok, report) = hammer_run(args);
+    assert!(ok, "hammer failed: {report}");
+    report
+}
+
+/// Whether the hammer exited 0, and its report.
+fn hammer_run(args: &[&str]) -> (bool, Value) {
     let out = run("gatelog-lab", &[&["hammer", "--json"], args].concat());
-    assert!(
-        out.status.success(),
-        "hammer failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("a JSON report")
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&out.stderr).into_owned()));
+    (out.status.success(), report)
 }
 
 #[test]
@@ -128,4 +132,36 @@ fn paced_writers_and_verifying_readers_then_reads_only() {
     assert_eq!(r["verification_failures"], 0, "{r:#}");
     let proofs = r["proofs"]["count"].as_u64().unwrap();
     assert!(proofs >= 64 && proofs.is_multiple_of(64), "{r:#}");
+
+    // A log that swaps one path hash of each batched answer for another is
+    // caught: the reader computes every root itself.
+    let real = server.addr;
+    let lying = FakeHttp::start(move |req| match (req.method.as_str(), req.path.as_str()) {
+        ("POST", "/v1/proofs/inclusion") => {
+            let (status, body) = http_post(real, "/v1/proofs/inclusion", &req.body).unwrap();
+            let mut v: Value = serde_json::from_slice(&body).unwrap();
+            v["entries"][0]["inclusion_proof"]["path"][0] = "00".repeat(32).into();
+            (status, v.to_string().into_bytes())
+        }
+        (_, path) => http_get(real, path),
+    });
+    let lying_url = format!("http://{}", lying.addr);
+    let (ok, r) = hammer_run(&[
+        "--log",
+        &lying_url,
+        "--log-key",
+        &key,
+        "--writers",
+        "0",
+        "--duration",
+        "1",
+        "--readers",
+        "0",
+        "--proof-readers",
+        "1",
+        "--proof-batch",
+        "8",
+    ]);
+    assert!(!ok, "{r:#}");
+    assert!(r["verification_failures"].as_u64().unwrap() > 0, "{r:#}");
 }
