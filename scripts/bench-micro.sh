@@ -6,7 +6,10 @@
 #      validation as the server and the monitor run it, lockfile parsing;
 #   2. `peers` (bench/benches/peers.rs): the same proofs with ct-merkle and
 #      rs_merkle, and SHA-256 / Ed25519 as the floor of this machine;
-#   3. durable append + inclusion proofs: gatelog's RocksDB store
+#   3. Ed25519 verifiers side by side (scripts/bench-ed25519.sh): dalek
+#      verify_strict, verify and batch, ring and aws-lc-rs on the same
+#      inputs, once per curve25519-dalek backend (ed25519.md);
+#   4. durable append + inclusion proofs: gatelog's RocksDB store
 #      (gatelog-durable-bench) and pymerkle's SQLite tree
 #      (scripts/bench-pymerkle.py, in a virtual environment made here), with
 #      the same entries, commits and proofs, in alternating order for
@@ -20,11 +23,17 @@
 #   durable.jsonl              the durable append + proof reports
 #   setup.jsonl, run.json      setup times; machine, load, settings
 #   micro.log, peers.log       criterion's own output
+#   ed25519.md, ed25519.jsonl  the Ed25519 table (scripts/bench-ed25519.sh)
 #
 #   scripts/bench-micro.sh
 # Settings (environment):
 #   GATELOG_BENCH_SIZES=1K,1M,100M   tree sizes (default all three)
 #   BENCH_PYMERKLE=0                 skip the durable comparison
+#   BENCH_ED25519=0                  skip the Ed25519 verifiers; its own
+#                                    settings (BENCH_ED25519_BACKENDS,
+#                                    BENCH_ED25519_RUNS) pass through, and a
+#                                    quick run (BENCH_QUICK=1) measures only
+#                                    the default backend, once
 #   BENCH_DURABLE_ENTRIES=100000     entries in the batched durable run
 #   BENCH_DURABLE_SINGLE=300         entries in the one-per-commit run
 #   BENCH_DURABLE_PROOFS=1000        inclusion proofs at the end of each
@@ -58,6 +67,16 @@ for bench in micro peers; do
   grep '^setup:' "$out/$bench.log" || true
 done
 echo "criterion benches: $(($(date +%s) - started)) s"
+
+if [ "${BENCH_ED25519:-1}" != 0 ]; then
+  ed_env=()
+  [ "${BENCH_QUICK:-0}" = 1 ] && ed_env=("BENCH_ED25519_BACKENDS=${BENCH_ED25519_BACKENDS:-default}"
+    "BENCH_ED25519_RUNS=${BENCH_ED25519_RUNS:-1}")
+  echo "== scripts/bench-ed25519.sh (Ed25519 verifiers per curve25519-dalek backend)"
+  env "${ed_env[@]}" BENCH_OUT="$out" scripts/bench-ed25519.sh >"$out/ed25519.log" 2>&1 ||
+    { tail -30 "$out/ed25519.log" >&2; exit 1; }
+  grep -E '^(==|   run)' "$out/ed25519.log" || true
+fi
 
 run_gatelog() { # mode round entries batch dir
   "$target/release/gatelog-durable-bench" --dir "$5" --entries "$3" --batch "$4" --proofs "$proofs" |

@@ -49,7 +49,7 @@ impl CosignatureVerifier {
         }
         let sig = Signature::from_slice(sig).ok()?;
         let msg = signed_message(text, timestamp);
-        self.key.key().verify_strict(msg.as_bytes(), &sig).ok()?;
+        crate::ed25519::verify_strict(self.key.key(), msg.as_bytes(), &sig).ok()?;
         Some(timestamp)
     }
 }

@@ -349,10 +349,11 @@ impl Envelope {
     /// the key that signed it.
     ///
     /// A signature counts only if its `keyid` names a key of `keyring` and
-    /// it passes `verify_strict` over [`pae`]. Any signature that names an
-    /// allowed key but fails is [`DsseError::BadSignature`], even if another
-    /// one verifies: a known key never signs garbage. Signatures naming no
-    /// allowed key are ignored; if nothing is left, the result is
+    /// it passes [`crate::ed25519::verify_strict`] over [`pae`]. Any
+    /// signature that names an allowed key but fails is
+    /// [`DsseError::BadSignature`], even if another one verifies: a known
+    /// key never signs garbage. Signatures naming no allowed key are
+    /// ignored; if nothing is left, the result is
     /// [`DsseError::UnknownSigner`].
     pub fn verify<'k>(&self, keyring: &'k Keyring) -> Result<&'k VerifyingKey, DsseError> {
         let message = pae(&self.payload_type, &self.payload);
@@ -362,7 +363,7 @@ impl Envelope {
                 continue;
             };
             let valid = ed25519_dalek::Signature::from_slice(&signature.sig)
-                .and_then(|sig| key.verify_strict(&message, &sig));
+                .and_then(|sig| crate::ed25519::verify_strict(key, &message, &sig));
             if valid.is_err() {
                 return Err(DsseError::BadSignature {
                     keyid: signature.keyid.clone(),

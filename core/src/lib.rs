@@ -22,6 +22,7 @@
 //!   format, and c2sp.org/tlog-policy files with their k-of-n quorum rule.
 //! - [`tlog_proof`]: c2sp.org/tlog-proof offline proofs (leaf bytes in `extra`).
 //! - [`dsse`]: DSSE envelopes signed by submitters (registries).
+//! - [`ed25519`]: the one strict Ed25519 verification every check calls.
 //! - [`event`], [`leaf`]: the gatelog event schema, its validation, the
 //!   device-bound approval statement and the leaf wrapper that is logged.
 //! - [`evidence`]: errors that prove a log misbehaved, carrying the evidence.
@@ -39,6 +40,7 @@ pub mod compact;
 pub mod compact_bundles;
 pub mod cosignature;
 pub mod dsse;
+pub mod ed25519;
 pub mod error;
 pub mod event;
 pub mod evidence;

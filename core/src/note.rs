@@ -256,7 +256,7 @@ impl NoteVerifier for VerifierKey {
         let Ok(sig) = Signature::from_slice(signature) else {
             return false;
         };
-        self.key().verify_strict(text.as_bytes(), &sig).is_ok()
+        crate::ed25519::verify_strict(self.key(), text.as_bytes(), &sig).is_ok()
     }
 }
 

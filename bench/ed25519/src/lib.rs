@@ -31,11 +31,14 @@ pub enum Verifier {
     RingChecked,
     /// [`small_order_free`], then `aws-lc-rs`.
     AwsLcChecked,
+    /// `gatelog_core::ed25519::verify_strict`: the small-order byte
+    /// comparison, then ed25519-dalek `verify`.
+    GatelogCore,
 }
 
 impl Verifier {
     /// Every verifier, the reference first.
-    pub const ALL: [Verifier; 7] = [
+    pub const ALL: [Verifier; 8] = [
         Verifier::DalekStrict,
         Verifier::DalekVerify,
         Verifier::DalekBatch1,
@@ -43,6 +46,7 @@ impl Verifier {
         Verifier::AwsLc,
         Verifier::RingChecked,
         Verifier::AwsLcChecked,
+        Verifier::GatelogCore,
     ];
 
     /// The name used in tables.
@@ -55,6 +59,7 @@ impl Verifier {
             Verifier::AwsLc => "aws-lc-rs",
             Verifier::RingChecked => "ring + small-order refusals",
             Verifier::AwsLcChecked => "aws-lc-rs + small-order refusals",
+            Verifier::GatelogCore => "gatelog-core verify_strict",
         }
     }
 
@@ -62,7 +67,10 @@ impl Verifier {
     /// 32-byte encoded `public_key`. Anything it cannot parse is refused.
     pub fn accepts(self, public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
         match self {
-            Verifier::DalekStrict | Verifier::DalekVerify | Verifier::DalekBatch1 => {
+            Verifier::DalekStrict
+            | Verifier::DalekVerify
+            | Verifier::DalekBatch1
+            | Verifier::GatelogCore => {
                 let Ok(key) = VerifyingKey::from_bytes(public_key) else {
                     return false;
                 };
@@ -71,6 +79,9 @@ impl Verifier {
                     Verifier::DalekStrict => key.verify_strict(message, &sig).is_ok(),
                     Verifier::DalekVerify => {
                         ed25519_dalek::Verifier::verify(&key, message, &sig).is_ok()
+                    }
+                    Verifier::GatelogCore => {
+                        gatelog_core::ed25519::verify_strict(&key, message, &sig).is_ok()
                     }
                     _ => ed25519_dalek::verify_batch(&[message], &[sig], &[key]).is_ok(),
                 }
@@ -136,22 +147,14 @@ pub fn rustc_version() -> &'static str {
     env!("GATELOG_RUSTC_VERSION")
 }
 
-/// Whether `encoding` is one of the 14 encodings curve25519-dalek decodes
-/// to a point of small order (the 8 points of order 1, 2, 4 and 8, some
-/// also as y + p or with the sign bit of x = 0; [`cases::small_order_encodings`]).
-/// A byte comparison, no point decoding: equal to
-/// `decompress().is_some_and(|p| p.is_small_order())` on every input
-/// (`tests/differential.rs` checks every candidate encoding).
+/// Whether `encoding` decodes to a point of small order: gatelog-core's
+/// byte comparison with its 14 encodings
+/// ([`gatelog_core::ed25519::SMALL_ORDER_ENCODINGS`]), no point decoding.
+/// `tests/differential.rs` checks it equals
+/// `decompress().is_some_and(|p| p.is_small_order())` on every encoding that
+/// could decode to a point of small order.
 pub fn small_order_encoding(encoding: &[u8; 32]) -> bool {
-    static SMALL: std::sync::OnceLock<Vec<[u8; 32]>> = std::sync::OnceLock::new();
-    SMALL
-        .get_or_init(|| {
-            cases::small_order_encodings()
-                .into_iter()
-                .map(|(_, b)| b)
-                .collect()
-        })
-        .contains(encoding)
+    gatelog_core::ed25519::is_small_order_encoding(encoding)
 }
 
 /// The refusals `verify_strict` adds to RFC 8032 verification: `false` when

@@ -104,10 +104,11 @@ fn agreement_matrix() {
         assert_eq!(valid.both_accept, valid.total(), "{}", v.name());
     }
     for class in PLAIN {
-        for v in RFC8032
-            .iter()
-            .chain(&[Verifier::RingChecked, Verifier::AwsLcChecked])
-        {
+        for v in RFC8032.iter().chain(&[
+            Verifier::RingChecked,
+            Verifier::AwsLcChecked,
+            Verifier::GatelogCore,
+        ]) {
             assert!(
                 m.cell(class, *v).agrees(),
                 "{} on {}",
@@ -142,8 +143,13 @@ fn agreement_matrix() {
         }
     }
     // With the small-order refusals in front, ring and aws-lc-rs decide as
-    // verify_strict on every input.
-    for v in [Verifier::RingChecked, Verifier::AwsLcChecked] {
+    // verify_strict on every input, and so does gatelog-core's
+    // verify_strict (the refusals, then dalek's plain verify).
+    for v in [
+        Verifier::RingChecked,
+        Verifier::AwsLcChecked,
+        Verifier::GatelogCore,
+    ] {
         for class in Class::ALL {
             assert!(
                 m.cell(class, v).agrees(),
@@ -246,6 +252,15 @@ fn the_small_order_byte_check_equals_decoding_on_every_candidate() {
         small += usize::from(decoded);
     }
     assert_eq!(small, 14);
+    // gatelog-core's table is exactly the encodings derived here.
+    let mut derived: Vec<[u8; 32]> = cases::small_order_encodings()
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect();
+    let mut table = gatelog_core::ed25519::SMALL_ORDER_ENCODINGS.to_vec();
+    derived.sort();
+    table.sort();
+    assert_eq!(derived, table);
 }
 
 proptest! {
@@ -280,5 +295,28 @@ proptest! {
                 prop_assert!(!v.accepts(&m.key, &m.message, &m.signature), "{}", v.name());
             }
         }
+    }
+
+    #[test]
+    fn gatelog_core_decides_as_verify_strict_on_small_order_mixes(
+        t in 0usize..8, u in 0usize..8, seed in any::<[u8; 32]>(),
+        msg in proptest::collection::vec(any::<u8>(), 0..64),
+        s_is_zero in any::<bool>(),
+    ) {
+        // A torsion point added to a real key or R, any S: both verifiers
+        // must give the same answer whatever it is.
+        use curve25519_dalek::constants::ED25519_BASEPOINT_POINT as B;
+        let a = cases::scalar(&format!("{seed:?} a"));
+        let r = cases::scalar(&format!("{seed:?} r"));
+        let key = (B * a + EIGHT_TORSION[t]).compress().to_bytes();
+        let big_r = (B * r + EIGHT_TORSION[u]).compress().to_bytes();
+        let s = if s_is_zero { Default::default() } else { r + cases::challenge(&big_r, &key, &msg) * a };
+        let mut sig = [0; 64];
+        sig[..32].copy_from_slice(&big_r);
+        sig[32..].copy_from_slice(&s.to_bytes());
+        prop_assert_eq!(
+            Verifier::GatelogCore.accepts(&key, &msg, &sig),
+            Verifier::DalekStrict.accepts(&key, &msg, &sig)
+        );
     }
 }

@@ -43,14 +43,17 @@ pub fn sign_approval(device_key: &SigningKey, statement: &str) -> Signature {
 }
 
 /// Checks a device signature (raw 64 bytes) over `statement` with
-/// `verify_strict`, which refuses weak keys and malleable signatures.
+/// [`crate::ed25519::verify_strict`], which refuses weak keys and malleable
+/// signatures.
 pub fn verify_device_signature(
     device_public_key: &VerifyingKey,
     statement: &str,
     signature: &[u8],
 ) -> Result<(), EventError> {
     Signature::from_slice(signature)
-        .and_then(|sig| device_public_key.verify_strict(statement.as_bytes(), &sig))
+        .and_then(|sig| {
+            crate::ed25519::verify_strict(device_public_key, statement.as_bytes(), &sig)
+        })
         .map_err(|_| EventError::BadDeviceSignature)
 }
 
