@@ -12,6 +12,8 @@
 #   make bench-scaling  the same scaling measurements at 10 M and 100 M
 #               entries (each only if the disk keeps 15 GB free)
 #   make bench-witness  the latency witness cosigning adds to checkpoints
+#   make bench-ed25519  Ed25519 verifiers side by side (dalek strict, ring,
+#               aws-lc-rs, batch) under each curve25519-dalek backend
 #   make fuzz   run every fuzz target for FUZZ_SECONDS each
 #   make soak   steady load for SOAK_MINUTES on a release build, with the
 #               monitor following; checks memory, lag, errors and the
@@ -23,7 +25,7 @@ FUZZ_SECONDS ?= 60
 SOAK_MINUTES ?= 30
 CRASH_ROUNDS ?= 50
 
-.PHONY: prereqs tools demo serve test bench bench-scaling bench-witness fuzz soak crash-loop
+.PHONY: prereqs tools demo serve test bench bench-scaling bench-witness bench-ed25519 fuzz soak crash-loop
 
 prereqs:
 	@scripts/prereqs.sh
@@ -63,6 +65,12 @@ bench-scaling: prereqs
 bench-witness: prereqs
 	@scripts/prereqs.sh bench
 	scripts/bench-witness.sh
+
+# Is verify_strict the floor? (docs/benchmarks.md "Is 67 µs the floor?").
+# One release build per backend in $(CARGO_TARGET_DIR)/ed25519-<backend>.
+bench-ed25519: prereqs
+	@scripts/prereqs.sh bench
+	scripts/bench-ed25519.sh
 
 fuzz: prereqs
 	scripts/fuzz-run.sh $(FUZZ_SECONDS)

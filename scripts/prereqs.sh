@@ -23,6 +23,9 @@ command -v cargo >/dev/null 2>&1 || {
 }
 
 missing=()
+# cc also builds aws-lc-sys (bench/ed25519's peer, compiled by clippy
+# --all-targets): on x86_64 and aarch64 Linux it ships its bindings and builds
+# with the cc crate, so it needs neither cmake, clang, Go nor NASM.
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 command -v c++ >/dev/null 2>&1 || missing+=(g++)
 command -v make >/dev/null 2>&1 || missing+=(make)
