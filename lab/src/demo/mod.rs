@@ -187,13 +187,24 @@ struct Ending {
     metrics_url: String,
     attacked_lockfile: PathBuf,
     example: (String, String),
-    /// The registry chapter's registry and consumer project, when it ran.
-    npm: Option<(String, PathBuf)>,
+    /// The registry chapter's registry, when it ran.
+    npm: Option<NpmEnding>,
+}
+
+/// The registry chapter's registry and consumer project.
+struct NpmEnding {
+    url: String,
+    key: String,
+    consumer: PathBuf,
 }
 
 impl Ending {
     fn show_next_steps(&self, out: &Out, data: &Path) {
-        out.heading("The log and the monitor keep running. Try:");
+        out.heading(if self.npm.is_some() {
+            "The log, the monitor and the registry keep running. Try:"
+        } else {
+            "The log and the monitor keep running. Try:"
+        });
         let exe = processes::sibling("gatelog")
             .ok()
             .map(|p| relative(&p))
@@ -219,23 +230,26 @@ impl Ending {
         for c in commands {
             out.line(&out.paint(Colour::Cyan, &c));
         }
-        if let Some((url, consumer)) = &self.npm {
-            out.line(&out.paint(
-                Colour::Cyan,
-                &format!(
-                    "curl {url}/{}   # the registry's packument",
-                    registry::chapter::WIDGET
+        let mut logs = vec![data.join("log-server.log"), data.join("monitor.log")];
+        if let Some(npm) = &self.npm {
+            let commands = [
+                format!("curl {}/{}", npm.url, registry::chapter::WIDGET),
+                format!("export NPM_REGISTRY_KEY='{}'", npm.key),
+                format!(
+                    "{exe} verify --lockfile {} --log {} --log-key \"$LOG_KEY\" --registry-key \"$NPM_REGISTRY_KEY\" --no-state",
+                    npm.consumer.display(),
+                    self.log_url
                 ),
-            ));
-            out.line(&format!(
-                "The registry chapter's consumer project: {}",
-                consumer.display()
-            ));
+            ];
+            for c in commands {
+                out.line(&out.paint(Colour::Cyan, &c));
+            }
+            logs.push(data.join("registry.log"));
         }
+        let logs: Vec<String> = logs.iter().map(|l| l.display().to_string()).collect();
         out.line(&format!(
-            "Their logs: {}, {}. Press Ctrl-C to stop them.",
-            data.join("log-server.log").display(),
-            data.join("monitor.log").display()
+            "Their logs: {}. Press Ctrl-C to stop them.",
+            logs.join(", ")
         ));
     }
 }
@@ -404,7 +418,11 @@ async fn demo(out: &Out, opts: &DemoOptions, running: &mut Running) -> Result<En
             let outcome =
                 registry::chapter::play(out, prepared, &mut setting, &mut running.registry).await?;
             problems.extend(outcome.failed.iter().cloned());
-            npm_ending = Some((prepared.url(), prepared.npm_dir.join("consumer-app")));
+            npm_ending = Some(NpmEnding {
+                url: prepared.url(),
+                key: prepared.key.to_string(),
+                consumer: prepared.npm_dir.join("consumer-app"),
+            });
             Some(outcome)
         }
         Err(_) => None,
