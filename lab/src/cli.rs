@@ -31,8 +31,9 @@ enum Command {
     /// and latency (signs as the sample registry `hammer.registry.test`).
     Hammer(HammerArgs),
     /// Show what gatelog is for: run a local log and monitor, log an npm
-    /// organisation's releases and the attacks of 2026 into them, and
-    /// verify an honest and an attacked lockfile.
+    /// organisation's releases and the attacks of 2026 into them, verify
+    /// an honest and an attacked lockfile, then (with the npm CLI of
+    /// tools/) stage, approve, install and attack through gatelog-registry.
     Demo {
         /// Folder for the demo's log, monitor state, lockfiles and logs; a
         /// previous demo there is removed first.

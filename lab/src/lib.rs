@@ -9,7 +9,7 @@
 //!   load tools;
 //! - [`demo`]: `gatelog-lab demo` (`make demo`), a guided run of a local log
 //!   and monitor through that story, with `gatelog verify` on an honest and
-//!   an attacked lockfile;
+//!   an attacked lockfile, then the real npm CLI through `gatelog-registry`;
 //! - [`hammer`]: `gatelog-lab hammer`, a load generator with verifying
 //!   readers, for benchmarks, the soak and `gatelog-bulk-load`'s workload;
 //! - [`cli`]: the `gatelog-lab` command line.
