@@ -3,7 +3,13 @@
 # loopback, against a log of BENCH_LINK_SIZE entries filled by
 # gatelog-bulk-load: lockfiles of BENCH_LINK_LOCKFILES packages in each
 # format of BENCH_LINK_FORMATS, all naming the same loaded releases
-# (scripts/bench-lockfile.py). Run by scripts/bench.sh (step `link`), or
+# (scripts/bench-lockfile.py): the newest release of each of N packages
+# (the last N loaded), whose bundles hold little more than the release's
+# own events. A release's bundle also holds every later event of its
+# package (the chain a verifier walks, up to 1,000 events), so lockfiles
+# naming the oldest release of each package (the first N loaded, as the
+# scaling step's) are measured too, for BENCH_LINK_OLDEST sizes in the
+# npm format only. Run by scripts/bench.sh (step `link`), or
 # alone; reports go to $BENCH_OUT/link/ (results.json, the emulation check,
 # every run's output).
 #
@@ -26,6 +32,7 @@
 #   BENCH_LINK_SIZE       entries in the log [10000000]
 #   BENCH_LINK_LOCKFILES  packages per lockfile [100 2000 10000]
 #   BENCH_LINK_FORMATS    [npm pnpm yarn-classic yarn-berry bun]
+#   BENCH_LINK_OLDEST     packages per lockfile of oldest releases [100]
 #   BENCH_RUNS            runs of each (lockfile, path) [3]
 #   BENCH_LINK_RTT_MS     [50]   BENCH_LINK_MBIT [100]
 #   BENCH_DATA, BENCH_REUSE_DATA, BENCH_KEEP_DATA as in scripts/bench.sh:
@@ -42,6 +49,7 @@ d="$out/link"
 size="${BENCH_LINK_SIZE:-10000000}"
 lockfiles="${BENCH_LINK_LOCKFILES:-100 2000 10000}"
 formats="${BENCH_LINK_FORMATS:-npm pnpm yarn-classic yarn-berry bun}"
+oldest="${BENCH_LINK_OLDEST-100}"
 runs="${BENCH_RUNS:-3}"
 rtt="${BENCH_LINK_RTT_MS:-50}"
 mbit="${BENCH_LINK_MBIT:-100}"
@@ -74,6 +82,7 @@ else
 fi
 cp "$data.load.json" "$d/load.json"
 vkey=$(python3 -c "import json; print(json.load(open('$d/load.json'))['verifier_key'])")
+loaded=$(python3 -c "import json; print(json.load(open('$d/load.json'))['releases'])")
 
 # ------------------------------------------------------- the link
 ns="gatelog-link-$$"
@@ -222,15 +231,26 @@ verify_once() { # lockfile url report -> appends the wall time to report.times
 
 rows="$d/rows.jsonl"
 : >"$rows"
-for n in $lockfiles; do
-  for fmt in $formats; do
+cases=()
+for n in $lockfiles; do for fmt in $formats; do cases+=("newest $fmt $n"); done; done
+for n in $oldest; do cases+=("oldest npm $n"); done
+for c in "${cases[@]}"; do
+  read -r pick fmt n <<<"$c"
+  if [ "$n" -gt "$packages" ] || [ "$n" -gt "$loaded" ]; then
+    log "    $pick $fmt $n: skipped (the log holds $loaded releases of $packages packages)"
+    continue
+  fi
+  (
     case "$fmt" in
       npm) name=package-lock.json ;; pnpm) name=pnpm-lock.yaml ;; bun) name=bun.lock ;; *) name=yarn.lock ;;
     esac
-    mkdir -p "$d/lock/$fmt-$n"
-    lock="$d/lock/$fmt-$n/$name"
-    python3 scripts/bench-lockfile.py "$fmt" "$n" "$first_release" "$packages" >"$lock"
-    r="$d/run-$fmt-$n"
+    mkdir -p "$d/lock/$pick-$fmt-$n"
+    lock="$d/lock/$pick-$fmt-$n/$name"
+    # The newest release of a package is one of the last $packages loaded.
+    from_release=$first_release
+    [ "$pick" = newest ] && from_release=$((first_release + loaded - n))
+    python3 scripts/bench-lockfile.py "$fmt" "$n" "$from_release" "$packages" >"$lock"
+    r="$d/run-$pick-$fmt-$n"
     rm -f "$r".*.times "$r".*.outcomes
     for _ in $(seq "$runs"); do
       verify_once "$lock" "$loop_url" "$r.loopback" "${in_ns[@]}"
@@ -238,14 +258,14 @@ for n in $lockfiles; do
       verify_once "$lock" "$link_url" "$r.link"
       proxy_bytes "$from" >>"$r.link.bytes"
     done
-    python3 - "$r" "$fmt" "$n" "$(wc -c <"$lock")" >>"$rows" <<'PY'
+    python3 - "$r" "$fmt" "$n" "$(wc -c <"$lock")" "$pick" >>"$rows" <<'PY'
 import json, sys
-r, fmt, n, lock_bytes = sys.argv[1:5]
+r, fmt, n, lock_bytes, pick = sys.argv[1:6]
 times = lambda p: [float(t) for t in open(f"{r}.{p}.times").read().split()]
 outcomes = lambda p: [l.split() for l in open(f"{r}.{p}.outcomes") if l.strip()]
 bytes_ = [list(map(int, l.split())) for l in open(f"{r}.link.bytes") if l.strip()]
 ok = all(o == ["0", n] for p in ("loopback", "link") for o in outcomes(p))
-print(json.dumps({"format": fmt, "packages": int(n), "lockfile_bytes": int(lock_bytes),
+print(json.dumps({"format": fmt, "packages": int(n), "releases": pick, "lockfile_bytes": int(lock_bytes),
                   "loopback_s": times("loopback"), "link_s": times("link"),
                   "connections": max(b[0] for b in bytes_), "up_bytes": max(b[1] for b in bytes_),
                   "down_bytes": max(b[2] for b in bytes_), "all_verified": ok,
@@ -255,10 +275,10 @@ PY
 import json, statistics as s
 r = [json.loads(l) for l in open('$rows')][-1]
 f = lambda v: f\"{min(v):.2f}–{s.median(v):.2f}–{max(v):.2f} s\"
-print(f\"{r['format']:<12} {r['packages']:>6,} packages: loopback {f(r['loopback_s'])}, link {f(r['link_s'])}, \"
+print(f\"{r['releases']} {r['format']:<12} {r['packages']:>6,} packages: loopback {f(r['loopback_s'])}, link {f(r['link_s'])}, \"
       f\"{r['down_bytes']:,} bytes down / {r['up_bytes']:,} up in {r['connections']} connection(s)\"
       + ('' if r['all_verified'] else ' — NOT ALL VERIFIED, see $r.*'))")"
-  done
+  )
 done
 
 python3 - "$d" "$size" "$runs" <<'PY'
